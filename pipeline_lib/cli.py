@@ -1,0 +1,25 @@
+"""What every stage script shares: argument parsing and turning input errors into one line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from pipeline_lib.errors import PipelineInputError
+
+
+def dataset_argparser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("dataset", help="dataset name: a key of `catalog` in params.yaml")
+    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    return parser
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage's ``main``; bad input ends it with a one-line message and exit code 2."""
+    try:
+        main()
+    except PipelineInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,62 @@
+"""The download stage's work: bring a dataset's source files into ``data/<name>/raw`` with a manifest.
+
+Amazon sources stream from the configured base URL and mirrors; ``lcrec`` copies (through the
+same verified fetch, as ``file://`` URLs) from a local folder; ``demo`` generates its files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline_lib.data.demo import DemoConfig, generate_demo
+from pipeline_lib.data.download import FileRecord, fetch, fetch_from_mirrors, sha256_file, write_manifest
+from pipeline_lib.data.sources import remote_files, source_files
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.params import DatasetSpec
+
+
+def _fetch_options(download: dict[str, Any]) -> dict[str, Any]:
+    return {k: download[k] for k in ("retries", "backoff_s", "timeout_s", "chunk_bytes")}
+
+
+def _generated(paths: dict[str, Path]) -> list[FileRecord]:
+    return [FileRecord(p.name, "generated:demo", p, p.stat().st_size, sha256_file(p)) for p in paths.values()]
+
+
+def _local_folder(spec: DatasetSpec, raw_dir: Path, download: dict[str, Any]) -> list[FileRecord]:
+    folder = Path(spec.path or "")
+    names = source_files(spec).values()
+    if not spec.path or not folder.is_dir():
+        raise PipelineInputError(
+            folder,
+            f"dataset folder not found; set catalog.{spec.name}.path to the folder holding {' and '.join(names)}",
+            field=f"catalog.{spec.name}.path",
+        )
+    return [
+        fetch((folder / name).resolve().as_uri(), raw_dir / name, expected_sha256=spec.sha256.get(name), **_fetch_options(download))
+        for name in names
+    ]
+
+
+def _amazon(spec: DatasetSpec, raw_dir: Path, download: dict[str, Any]) -> list[FileRecord]:
+    base_urls = [download["base_url"], *download.get("mirrors", [])]
+    names = source_files(spec)
+    return [
+        fetch_from_mirrors(
+            base_urls, rel, raw_dir / names[role], expected_sha256=spec.sha256.get(names[role]), **_fetch_options(download)
+        )
+        for role, rel in remote_files(spec).items()
+    ]
+
+
+def acquire(spec: DatasetSpec, params: dict[str, Any], raw_dir: Path, manifest: Path) -> list[FileRecord]:
+    """Fetch or generate the dataset's files into ``raw_dir`` and write the sha256 manifest."""
+    if spec.source == "demo":
+        records = _generated(generate_demo(raw_dir, DemoConfig(**params["demo"])))
+    elif spec.source == "lcrec":
+        records = _local_folder(spec, raw_dir, params["download"])
+    else:
+        records = _amazon(spec, raw_dir, params["download"])
+    write_manifest(manifest, records, {"dataset": spec.name, "source": spec.source})
+    return records

@@ -1,0 +1,25 @@
+"""The one exception type that stage scripts turn into a one-line error message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PipelineInputError(Exception):
+    """Bad input: a missing file, a malformed row, an impossible configuration.
+
+    The message always names the file (and the row or field when there is one), so the
+    stage can print it as one line and exit non-zero without a traceback.
+    """
+
+    def __init__(self, path: str | Path | None, problem: str, *, row: int | None = None, field: str | None = None):
+        self.path = None if path is None else str(path)
+        self.problem = problem
+        self.row = row
+        self.field = field
+        where = self.path or "<input>"
+        if row is not None:
+            where += f", row {row}"
+        if field is not None:
+            where += f", field '{field}'"
+        super().__init__(f"{where}: {problem}")

@@ -1,0 +1,75 @@
+"""Reading params.yaml: the stage parameters and each dataset's catalogue entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline_lib.errors import PipelineInputError
+
+SOURCES = ("demo", "benchmark", "raw", "lcrec")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One entry of ``catalog`` in params.yaml.
+
+    ``source`` selects the loader: ``demo`` (generated Amazon-2023-format files), ``benchmark``
+    (official 5-core rating-only CSV + metadata), ``raw`` (raw reviews + metadata) or ``lcrec``
+    (processed LC-Rec / LETTER json). ``alpha`` and ``bos_queries`` are the dataset's DECOR
+    defaults (paper Table 5), used unless the top-level params override them.
+    """
+
+    name: str
+    source: str
+    alpha: float
+    bos_queries: int
+    category: str | None = None
+    path: str | None = None
+    prefix: str | None = None
+    sha256: dict[str, str] = field(default_factory=dict)
+
+
+def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise PipelineInputError(path, "params file not found")
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise PipelineInputError(path, f"not valid YAML ({err.__class__.__name__})") from None
+    if not isinstance(params, dict):
+        raise PipelineInputError(path, "expected a mapping at the top level")
+    return params
+
+
+def dataset_spec(params: dict[str, Any], name: str, params_path: str | Path = "params.yaml") -> DatasetSpec:
+    catalog = params.get("catalog") or {}
+    if name not in catalog:
+        known = ", ".join(sorted(catalog)) or "none"
+        raise PipelineInputError(params_path, f"dataset '{name}' is not in catalog (known: {known})", field="catalog")
+    entry = dict(catalog[name])
+    source = entry.pop("source", None)
+    if source not in SOURCES:
+        raise PipelineInputError(
+            params_path, f"source must be one of {', '.join(SOURCES)}, got {source!r}", field=f"catalog.{name}.source"
+        )
+    try:
+        return DatasetSpec(name=name, source=source, **entry)
+    except TypeError as err:
+        raise PipelineInputError(params_path, str(err), field=f"catalog.{name}") from None
+
+
+def composition_alpha(params: dict[str, Any], spec: DatasetSpec) -> float:
+    """DECOR's α (eq. 18): the top-level ``alpha`` when set, else the dataset's Table 5 value."""
+    alpha = params.get("alpha")
+    return float(spec.alpha if alpha is None else alpha)
+
+
+def bos_query_count(params: dict[str, Any], spec: DatasetSpec) -> int:
+    """Number of learnable BOS queries (eq. 19): top-level ``bos_queries`` when set, else Table 5."""
+    n = params.get("bos_queries")
+    return int(spec.bos_queries if n is None else n)

@@ -1,0 +1,94 @@
+"""Where each stage's artifacts live; dvc.yaml declares the same paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DatasetPaths:
+    """Artifacts of one dataset: cached outputs under ``data/<name>``, metrics under ``reports/metrics/<name>``."""
+
+    name: str
+    root: Path = Path(".")
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data" / self.name
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "reports" / "metrics" / self.name
+
+    # download
+    @property
+    def raw(self) -> Path:
+        return self.data / "raw"
+
+    @property
+    def manifest(self) -> Path:
+        return self.raw / "manifest.json"
+
+    # filter
+    @property
+    def filtered(self) -> Path:
+        return self.data / "filtered"
+
+    @property
+    def items(self) -> Path:
+        return self.filtered / "items.parquet"
+
+    @property
+    def users(self) -> Path:
+        return self.filtered / "users.parquet"
+
+    @property
+    def sequences(self) -> Path:
+        return self.filtered / "sequences.parquet"
+
+    @property
+    def train(self) -> Path:
+        return self.filtered / "train.parquet"
+
+    @property
+    def valid(self) -> Path:
+        return self.filtered / "valid.parquet"
+
+    @property
+    def test(self) -> Path:
+        return self.filtered / "test.parquet"
+
+    @property
+    def dataset_stats(self) -> Path:
+        return self.metrics / "dataset_stats.json"
+
+    # embed
+    @property
+    def embedded(self) -> Path:
+        return self.data / "embed"
+
+    @property
+    def item_text(self) -> Path:
+        return self.embedded / "item_text.parquet"
+
+    @property
+    def item_embeddings(self) -> Path:
+        return self.embedded / "item_embeddings.safetensors"
+
+    # tokenize
+    @property
+    def tokenizer(self) -> Path:
+        return self.data / "tokenizer"
+
+    @property
+    def rqvae(self) -> Path:
+        return self.tokenizer / "rqvae.safetensors"
+
+    @property
+    def semantic_ids(self) -> Path:
+        return self.tokenizer / "semantic_ids.parquet"
+
+    @property
+    def tokenizer_metrics(self) -> Path:
+        return self.metrics / "tokenizer.json"

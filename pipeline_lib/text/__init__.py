@@ -1,0 +1,1 @@
+"""Item text: the metadata template and the sentence-transformers encoder."""

@@ -1,0 +1,32 @@
+"""Stage embed: item metadata → text template → sentence-transformers embeddings, aligned with item ids."""
+
+from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.data.sources import load_item_meta
+from pipeline_lib.data.store import read_table
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.io import write_parquet, write_tensors
+from pipeline_lib.params import dataset_spec, load_params
+from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.text.embedding import EmbedConfig, embed_items, item_texts
+
+
+def main() -> None:
+    args = dataset_argparser(__doc__).parse_args()
+    params = load_params(args.params)
+    spec = dataset_spec(params, args.dataset, args.params)
+    try:
+        config = EmbedConfig(**params["embed"])
+    except (TypeError, ValueError) as err:
+        raise PipelineInputError(args.params, str(err), field="embed") from None
+    paths = DatasetPaths(args.dataset)
+
+    items = read_table(paths.items, "items")
+    meta = load_item_meta(spec, paths.raw, set(items["parent_asin"]), require_title=config.require_title)
+    texts = item_texts(items, meta, config)
+    embeddings = embed_items(texts, config)
+    write_parquet(paths.item_text, texts)
+    write_tensors(paths.item_embeddings, {"embeddings": embeddings}, metadata={"model": config.model})
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,33 @@
+"""Stage filter: deduplicate, iterative k-core, chronological sequences, leave-one-out split."""
+
+from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.data.interactions import deduplicate, k_core
+from pipeline_lib.data.sources import load_interactions
+from pipeline_lib.data.split import dataset_stats, split_dataset
+from pipeline_lib.data.store import write_split
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.io import write_json
+from pipeline_lib.params import dataset_spec, load_params
+from pipeline_lib.paths import DatasetPaths
+
+
+def main() -> None:
+    args = dataset_argparser(__doc__).parse_args()
+    params = load_params(args.params)
+    spec = dataset_spec(params, args.dataset, args.params)
+    k, max_seq_len = params["filter"]["k_core"], params["filter"]["max_seq_len"]
+    if k < 3:
+        raise PipelineInputError(args.params, "k_core must be at least 3 for a leave-one-out split", field="filter.k_core")
+    paths = DatasetPaths(args.dataset)
+
+    interactions, source = load_interactions(spec, paths.raw)
+    kept = k_core(deduplicate(interactions), k)
+    if kept.empty:
+        raise PipelineInputError(source, f"no interactions left after {k}-core filtering")
+    split = split_dataset(kept, max_seq_len)
+    write_split(paths, split)
+    write_json(paths.dataset_stats, {"raw_interactions": len(interactions), **dataset_stats(split)})
+
+
+if __name__ == "__main__":
+    run_stage(main)
