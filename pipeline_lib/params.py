@@ -20,7 +20,9 @@ class DatasetSpec:
     ``source`` selects the loader: ``demo`` (generated Amazon-2023-format files), ``benchmark``
     (official 5-core rating-only CSV + metadata), ``raw`` (raw reviews + metadata) or ``lcrec``
     (processed LC-Rec / LETTER json). ``alpha`` and ``bos_queries`` are the dataset's DECOR
-    defaults (paper Table 5), used unless the top-level params override them.
+    defaults (paper Table 5), used unless the top-level params override them. ``overrides``
+    holds per-dataset values for other sections (``{"train": {"max_epochs": 30}}``), which win
+    over the section's global values.
     """
 
     name: str
@@ -31,6 +33,7 @@ class DatasetSpec:
     path: str | None = None
     prefix: str | None = None
     sha256: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
@@ -73,3 +76,8 @@ def bos_query_count(params: dict[str, Any], spec: DatasetSpec) -> int:
     """Number of learnable BOS queries (eq. 19): top-level ``bos_queries`` when set, else Table 5."""
     n = params.get("bos_queries")
     return int(spec.bos_queries if n is None else n)
+
+
+def stage_section(params: dict[str, Any], spec: DatasetSpec, section: str) -> dict[str, Any]:
+    """A params section with the dataset's overrides for it applied on top."""
+    return {**params.get(section, {}), **spec.overrides.get(section, {})}

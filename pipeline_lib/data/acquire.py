@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline_lib.data.demo import DemoConfig, generate_demo
+from pipeline_lib.data.demo import demo_config, generate_demo
 from pipeline_lib.data.download import FileRecord, fetch, fetch_from_mirrors, sha256_file, write_manifest
 from pipeline_lib.data.sources import remote_files, source_files
 from pipeline_lib.errors import PipelineInputError
@@ -53,7 +53,7 @@ def _amazon(spec: DatasetSpec, raw_dir: Path, download: dict[str, Any]) -> list[
 def acquire(spec: DatasetSpec, params: dict[str, Any], raw_dir: Path, manifest: Path) -> list[FileRecord]:
     """Fetch or generate the dataset's files into ``raw_dir`` and write the sha256 manifest."""
     if spec.source == "demo":
-        records = _generated(generate_demo(raw_dir, DemoConfig(**params["demo"])))
+        records = _generated(generate_demo(raw_dir, demo_config(params)))
     elif spec.source == "lcrec":
         records = _local_folder(spec, raw_dir, params["download"])
     else:
