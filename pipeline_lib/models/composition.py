@@ -1,0 +1,63 @@
+"""DECOR's contextualized token composition (eq. 12–18) and learnable BOS queries (eq. 19)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class AttentionPooling(nn.Module):
+    """u = MLP_ctx(Σ_ℓ α_ℓ h_ℓ), α = softmax_ℓ(wᵀ tanh(W h_ℓ + b)) (eq. 13–15).
+
+    One context vector per query position: ``mask[b, p, ℓ]`` says which context embeddings
+    position p may see, so the decoder's positions get causally growing contexts in one call.
+    """
+
+    def __init__(self, d_model: int, attention_dim: int):
+        super().__init__()
+        self.score_hidden = nn.Linear(d_model, attention_dim)  # W, b of eq. 14
+        self.score = nn.Linear(attention_dim, 1, bias=False)  # w of eq. 14
+        self.mlp_ctx = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, d_model))
+
+    def forward(self, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """context [B, C, d], mask [B, P, C] (each row needs ≥ 1 True) → u [B, P, d]."""
+        scores = self.score(torch.tanh(self.score_hidden(context))).squeeze(-1)  # [B, C]
+        scores = scores.unsqueeze(1).masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)  # eq. 15
+        return self.mlp_ctx(weights @ context)
+
+
+class TokenComposition(nn.Module):
+    """Φ_soft: a context-weighted mix of candidate embeddings, residually mixed with the static one.
+
+    α_{c'} = softmax_{c'}(⟨W_q u, W_k e_{c'}⟩) over the candidates (eq. 16),
+    ẽ = Σ α_{c'} e_{c'} (eq. 17), e_final = α·ẽ + (1 − α)·e_static (eq. 18).
+    """
+
+    def __init__(self, d_model: int, alpha: float):
+        super().__init__()
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+        self.alpha = alpha
+        self.query = nn.Linear(d_model, d_model, bias=False)  # W_q
+        self.key = nn.Linear(d_model, d_model, bias=False)  # W_k
+
+    def weights(self, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """u [B, P, d], candidates [P, N, d] (position p composes over its own set) → α [B, P, N] (eq. 16)."""
+        logits = torch.einsum("bpd,pnd->bpn", self.query(u), self.key(candidates))
+        return torch.softmax(logits, dim=-1)
+
+    def forward(self, static: torch.Tensor, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """static [B, P, d], u [B, P, d], candidates [P, N, d] → e_final [B, P, d] (eq. 17–18)."""
+        composed = torch.einsum("bpn,pnd->bpd", self.weights(u, candidates), candidates)
+        return self.alpha * composed + (1.0 - self.alpha) * static
+
+
+class BOSQueries(nn.Module):
+    """N learnable BOS query vectors Q_BOS ∈ R^{N×d}: the candidate set Φ composes the BOS embedding from (eq. 19)."""
+
+    def __init__(self, n_queries: int, d_model: int):
+        super().__init__()
+        if n_queries < 1:
+            raise ValueError(f"need at least one BOS query, got {n_queries}")
+        self.queries = nn.Parameter(torch.randn(n_queries, d_model))

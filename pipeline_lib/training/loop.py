@@ -1,0 +1,126 @@
+"""The epoch loop every model trains with: validation, early stopping, best weights, curves, resume.
+
+The caller supplies ``run_epoch(epoch) -> train stats`` and ``validate() -> metrics``; the loop
+owns what happens between epochs. After each epoch it writes one resumable checkpoint holding
+every stateful object (models, optimizers, schedulers), the RNG states, the best weights so far
+and the curve, so an interrupted run restarted with the same fingerprint continues from the
+last finished epoch and ends exactly where an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+import torch
+
+from pipeline_lib.io import atomic_path
+from pipeline_lib.training.state import load_state, save_state
+
+
+class Stateful(Protocol):
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    max_epochs: int
+    patience: int  # evaluations without improvement before stopping
+    eval_every: int = 1
+    monitor: str = "ndcg@10"
+
+
+@dataclass
+class LoopResult:
+    best_epoch: int
+    best_metrics: dict[str, float]
+    best_weights: dict[str, dict[str, torch.Tensor]]  # name → model state dict
+    curve: list[dict[str, float]] = field(default_factory=list)
+    epochs_run: int = 0
+
+
+def _rng_state() -> dict[str, torch.Tensor]:
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def _set_rng_state(state: dict[str, torch.Tensor]) -> None:
+    torch.set_rng_state(state["cpu"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"].cpu())
+
+
+def write_curve(path: Path, curve: list[dict[str, float]]) -> None:
+    """The training curve as TSV (one row per epoch), the format ``dvc plots`` reads."""
+    with atomic_path(path) as tmp:
+        pd.DataFrame(curve).to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+
+
+def _weights(models: dict[str, torch.nn.Module]) -> dict[str, dict[str, torch.Tensor]]:
+    return {name: {k: v.detach().clone() for k, v in m.state_dict().items()} for name, m in models.items()}
+
+
+def fit(
+    config: LoopConfig,
+    models: dict[str, torch.nn.Module],
+    others: dict[str, Stateful],
+    run_epoch: Callable[[int], dict[str, float]],
+    validate: Callable[[], dict[str, float]],
+    checkpoint: Path,
+    fingerprint: str,
+    curve_path: Path | None = None,
+) -> LoopResult:
+    """Train until ``max_epochs`` or ``patience`` evaluations without a better ``monitor`` value."""
+    stateful: dict[str, Stateful] = {**models, **others}
+    start, best_value, bad_evals = 0, float("-inf"), 0
+    result = LoopResult(best_epoch=-1, best_metrics={}, best_weights=_weights(models))
+    if checkpoint.is_file():
+        saved = load_state(checkpoint)
+        if saved["fingerprint"] == fingerprint:
+            for name, obj in stateful.items():
+                obj.load_state_dict(saved["state"][name])
+            _set_rng_state(saved["rng"])
+            start, best_value, bad_evals = saved["epoch"] + 1, saved["best_value"], saved["bad_evals"]
+            result = LoopResult(saved["best_epoch"], saved["best_metrics"], saved["best_weights"], saved["curve"], start)
+            print(f"resuming from {checkpoint} after epoch {saved['epoch']}")
+    for epoch in range(start, config.max_epochs):
+        if bad_evals >= config.patience:
+            break
+        began = time.perf_counter()
+        row: dict[str, float] = {"epoch": epoch, **run_epoch(epoch), "epoch_seconds": time.perf_counter() - began}
+        if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.max_epochs:
+            metrics = validate()
+            row.update({f"valid_{k}": v for k, v in metrics.items()})
+            if metrics[config.monitor] > best_value:
+                best_value, bad_evals = metrics[config.monitor], 0
+                result.best_epoch, result.best_metrics, result.best_weights = epoch, metrics, _weights(models)
+            else:
+                bad_evals += 1
+        result.curve.append(row)
+        result.epochs_run = epoch + 1
+        if curve_path is not None:
+            write_curve(curve_path, result.curve)
+        save_state(
+            checkpoint,
+            {
+                "fingerprint": fingerprint,
+                "epoch": epoch,
+                "best_value": best_value,
+                "bad_evals": bad_evals,
+                "best_epoch": result.best_epoch,
+                "best_metrics": result.best_metrics,
+                "best_weights": result.best_weights,
+                "curve": result.curve,
+                "state": {name: obj.state_dict() for name, obj in stateful.items()},
+                "rng": _rng_state(),
+            },
+        )
+    return result

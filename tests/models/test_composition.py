@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from pipeline_lib.models.composition import AttentionPooling, TokenComposition
+
+
+def test_attention_pooling_ignores_masked_context():
+    torch.manual_seed(0)
+    pool = AttentionPooling(d_model=8, attention_dim=5)
+    context = torch.randn(2, 6, 8)
+    mask = torch.tensor([[True, True, True, False, False, False], [True] * 6]).unsqueeze(1).expand(2, 3, 6).clone()
+    mask[:, 0, 1:] = False
+    u = pool(context, mask)
+    assert u.shape == (2, 3, 8)
+    changed = context.clone()
+    changed[0, 3:] = 100.0  # masked for every position of user 0
+    changed[1, 5] = -7.0  # visible for positions 1, 2 of user 1 but not position 0 (mask[:, 0] = first only)
+    u2 = pool(changed, mask)
+    torch.testing.assert_close(u2[0], u[0])
+    torch.testing.assert_close(u2[1, 0], u[1, 0])
+    assert not torch.allclose(u2[1, 1], u[1, 1])
+
+
+def test_attention_pooling_of_one_element_is_mlp_of_it():
+    pool = AttentionPooling(d_model=4, attention_dim=3)
+    context = torch.randn(1, 2, 4)
+    mask = torch.tensor([[[False, True]]])
+    torch.testing.assert_close(pool(context, mask)[0, 0], pool.mlp_ctx(context[0, 1]))
+
+
+def test_composition_weights_sum_to_one_per_position():
+    comp = TokenComposition(d_model=8, alpha=0.3)
+    weights = comp.weights(torch.randn(4, 3, 8), torch.randn(3, 16, 8))
+    assert weights.shape == (4, 3, 16)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(4, 3))
+    assert (weights >= 0).all()
+
+
+def test_composition_is_residual_mix():
+    torch.manual_seed(1)
+    static, u, candidates = torch.randn(2, 3, 8), torch.randn(2, 3, 8), torch.randn(3, 10, 8)
+    comp = TokenComposition(d_model=8, alpha=0.25)
+    composed = torch.einsum("bpn,pnd->bpd", comp.weights(u, candidates), candidates)
+    torch.testing.assert_close(comp(static, u, candidates), 0.25 * composed + 0.75 * static)
+    comp.alpha = 0.0
+    torch.testing.assert_close(comp(static, u, candidates), static)
+
+
+def test_alpha_out_of_range():
+    with pytest.raises(ValueError, match="alpha"):
+        TokenComposition(d_model=4, alpha=1.5)
