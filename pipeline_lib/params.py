@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from pipeline_lib.errors import PipelineInputError
 
 SOURCES = ("demo", "benchmark", "raw", "lcrec")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,3 +83,11 @@ def bos_query_count(params: dict[str, Any], spec: DatasetSpec) -> int:
 def stage_section(params: dict[str, Any], spec: DatasetSpec, section: str) -> dict[str, Any]:
     """A params section with the dataset's overrides for it applied on top."""
     return {**params.get(section, {}), **spec.overrides.get(section, {})}
+
+
+def make_config(factory: Callable[..., T], values: dict[str, Any], params_path: str | Path, section: str) -> T:
+    """Build a config dataclass from a params section; unknown keys or bad values → one-line error."""
+    try:
+        return factory(**values)
+    except (TypeError, ValueError) as err:
+        raise PipelineInputError(params_path, str(err), field=section) from None

@@ -92,3 +92,28 @@ class DatasetPaths:
     @property
     def tokenizer_metrics(self) -> Path:
         return self.metrics / "tokenizer.json"
+
+    # train / evaluate (one directory per model: a generative variant or a baseline)
+    def model_dir(self, model: str) -> Path:
+        return self.data / "models" / model
+
+    def model_weights(self, model: str) -> Path:
+        return self.model_dir(model) / "model.safetensors"
+
+    def model_config(self, model: str) -> Path:
+        return self.model_dir(model) / "config.json"
+
+    def checkpoint(self, model: str) -> Path:
+        return self.data / "checkpoints" / model / "last.safetensors"
+
+    def curve(self, model: str) -> Path:
+        return self.root / "reports" / "curves" / self.name / f"{model}.tsv"
+
+    def train_metrics(self, model: str) -> Path:
+        return self.metrics / "train" / f"{model}.json"
+
+    def eval_metrics(self, model: str) -> Path:
+        return self.metrics / "eval" / f"{model}.json"
+
+    def user_ranks(self, model: str) -> Path:
+        return self.data / "ranks" / f"{model}.parquet"

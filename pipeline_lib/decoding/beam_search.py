@@ -26,6 +26,7 @@ def constrained_beam_search(
     beam_size: int,
     top_k: int,
     device: torch.device | str,
+    on_select: Callable[[Tensor], None] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Best ``top_k`` items per user by summed code log-probability, among valid IDs only.
 
@@ -66,5 +67,7 @@ def constrained_beam_search(
         parents = (order // codebook_size).clamp(max=prefixes.shape[1] - 1)
         kept = prefixes.gather(1, parents.unsqueeze(-1).expand(-1, -1, depth))
         prefixes = torch.cat([kept, (order % codebook_size).unsqueeze(-1)], dim=2)
+        if on_select is not None and depth + 1 < trie.depth:
+            on_select(parents)
     items = states.masked_fill(scores == float("-inf"), -1)
     return items[:, :top_k], scores[:, :top_k]

@@ -19,12 +19,18 @@ class AttentionPooling(nn.Module):
         self.score = nn.Linear(attention_dim, 1, bias=False)  # w of eq. 14
         self.mlp_ctx = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, d_model))
 
-    def forward(self, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """context [B, C, d], mask [B, P, C] (each row needs ≥ 1 True) → u [B, P, d]."""
-        scores = self.score(torch.tanh(self.score_hidden(context))).squeeze(-1)  # [B, C]
-        scores = scores.unsqueeze(1).masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=-1)  # eq. 15
+    def scores(self, context: torch.Tensor) -> torch.Tensor:
+        """s_ℓ = wᵀ tanh(W h_ℓ + b) (eq. 14): context [B, C, d] → [B, C]."""
+        return self.score(torch.tanh(self.score_hidden(context))).squeeze(-1)
+
+    def pool(self, context: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Eq. 13 and 15 from precomputed scores [B, C]; mask [B, P, C] (each row needs ≥ 1 True) → u [B, P, d]."""
+        weights = torch.softmax(scores.unsqueeze(1).masked_fill(~mask, float("-inf")), dim=-1)
         return self.mlp_ctx(weights @ context)
+
+    def forward(self, context: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """context [B, C, d], mask [B, P, C] → u [B, P, d]."""
+        return self.pool(context, self.scores(context), mask)
 
 
 class TokenComposition(nn.Module):

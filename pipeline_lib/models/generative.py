@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import T5Config
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.models.t5.modeling_t5 import T5Stack
 
 from pipeline_lib.models.composition import AttentionPooling, BOSQueries, TokenComposition
@@ -65,15 +66,18 @@ class GenRecConfig:
 
 @dataclass(frozen=True)
 class EncodedHistory:
-    """Encoder output plus what the composition context needs: the history token embeddings."""
+    """Encoder output plus what the composition context needs: the history token embeddings and,
+    with composition, their attention-pooling scores (eq. 14), computed once per user."""
 
     hidden: torch.Tensor  # [B, S, d]
     mask: torch.Tensor  # [B, S] bool
     embeddings: torch.Tensor  # [B, S, d]
+    scores: torch.Tensor | None = None  # [B, S]
 
     def repeat(self, n: int) -> EncodedHistory:
         """Each user's rows n times in a row (for n beams per user)."""
-        return EncodedHistory(*(t.repeat_interleave(n, dim=0) for t in (self.hidden, self.mask, self.embeddings)))
+        parts = (self.hidden, self.mask, self.embeddings, self.scores)
+        return EncodedHistory(*(None if t is None else t.repeat_interleave(n, dim=0) for t in parts))
 
 
 def _t5_stack(config: GenRecConfig, vocab: SemanticVocab, decoder: bool) -> T5Stack:
@@ -120,7 +124,8 @@ class GenerativeRecommender(nn.Module):
         mask = history_tokens != self.vocab.PAD
         embeddings = table[history_tokens]
         hidden = self.encoder(inputs_embeds=embeddings, attention_mask=mask.long()).last_hidden_state
-        return EncodedHistory(hidden, mask, embeddings)
+        scores = None if self.pooling is None else self.pooling.scores(embeddings)
+        return EncodedHistory(hidden, mask, embeddings, scores)
 
     def _position_contexts(self, table: torch.Tensor, history: EncodedHistory, prefix: torch.Tensor) -> torch.Tensor:
         """u for each decoder position q (eq. 13): history tokens plus target tokens y_j with j < q − 1."""
@@ -130,8 +135,10 @@ class GenerativeRecommender(nn.Module):
         mask = torch.cat(
             [history.mask[:, None, :].expand(batch, p + 1, -1), sees_prefix[None].expand(batch, -1, -1)], dim=-1
         )
-        context = torch.cat([history.embeddings, table[prefix]], dim=1)
-        return self.pooling(context, mask)
+        prefix_embeddings = table[prefix]
+        context = torch.cat([history.embeddings, prefix_embeddings], dim=1)
+        scores = torch.cat([history.scores, self.pooling.scores(prefix_embeddings)], dim=1)
+        return self.pooling.pool(context, scores, mask)
 
     def _level_candidates(self, table: torch.Tensor, p: int) -> torch.Tensor:
         """N(c) for the decoder inputs y_0 … y_{p-1}: all tokens of each one's codebook level → [p, K, d]."""
@@ -161,29 +168,43 @@ class GenerativeRecommender(nn.Module):
         u = self._position_contexts(table, history, prefix)
         return self.composition.weights(u[:, 1:], self._level_candidates(table, prefix.shape[1]))
 
-    def decode(self, table: torch.Tensor, history: EncodedHistory, prefix: torch.Tensor) -> torch.Tensor:
-        """Logits [B, p+1, vocab] for decoder inputs ``[BOS, prefix]``."""
+    def decode(
+        self,
+        table: torch.Tensor,
+        history: EncodedHistory,
+        prefix: torch.Tensor,
+        cache: EncoderDecoderCache | None = None,
+    ) -> torch.Tensor:
+        """Decoder states [B, p+1, d] for inputs ``[BOS, prefix]``; with a ``cache`` holding the
+        earlier positions, only the newest position is run and returned ([B, 1, d])."""
         inputs = self.decoder_embeddings(table, history, prefix)
-        hidden = self.decoder(
-            inputs_embeds=inputs, encoder_hidden_states=history.hidden, encoder_attention_mask=history.mask.long()
+        if cache is not None:
+            inputs = inputs[:, -1:]
+        return self.decoder(
+            inputs_embeds=inputs,
+            encoder_hidden_states=history.hidden,
+            encoder_attention_mask=history.mask.long(),
+            past_key_values=cache,
+            use_cache=cache is not None,
         ).last_hidden_state
-        return self.lm_head(hidden)
 
     def forward(self, history_tokens: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits [B, L, vocab] for the target's L tokens."""
         table = self.embed.table()
-        return self.decode(table, self.encode(history_tokens, table), target_tokens[:, :-1])
+        return self.lm_head(self.decode(table, self.encode(history_tokens, table), target_tokens[:, :-1]))
 
     def loss(self, history_tokens: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of the target tokens (eq. 1), averaged over tokens."""
         logits = self(history_tokens, target_tokens)
         return F.cross_entropy(logits.flatten(0, 1).float(), target_tokens.flatten())
 
-    def beam_step_fn(self, history_tokens: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-        """Encode once; return ``step(prefix_codes [B, n, p]) -> log P(level-p code) [B, n, K]`` for beam search.
+    def level_log_probs(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
+        """Decoder states [N, d] → log P(code) [N, K] of ``level``, normalised over the whole vocabulary."""
+        return torch.log_softmax(self.lm_head(hidden).float(), dim=-1)[:, self.vocab.level_slice(level)]
 
-        Log-probabilities are normalised over the whole vocabulary, then restricted to level p.
-        """
+    def beam_step_fn(self, history_tokens: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Encode once; return a stateless ``step(prefix_codes [B, n, p]) -> log P(level-p code) [B, n, K]``
+        that re-reads whole prefixes (the reference for ``IncrementalBeamDecoder``)."""
         table = self.embed.table()
         history = self.encode(history_tokens, table)
         expanded: dict[int, EncodedHistory] = {}
@@ -193,8 +214,43 @@ class GenerativeRecommender(nn.Module):
             if n not in expanded:
                 expanded[n] = history if n == 1 else history.repeat(n)
             tokens = self.vocab.tokens(prefix_codes).reshape(batch * n, p)
-            logits = self.decode(table, expanded[n], tokens)[:, -1].float()
-            log_probs = torch.log_softmax(logits, dim=-1)[:, self.vocab.level_slice(p)]
-            return log_probs.reshape(batch, n, -1)
+            hidden = self.decode(table, expanded[n], tokens)[:, -1]
+            return self.level_log_probs(hidden, p).reshape(batch, n, -1)
 
         return step
+
+
+class IncrementalBeamDecoder:
+    """Beam-search stepper with a key/value cache (use with ``constrained_beam_search(on_select=...)``).
+
+    Cross-attention keys/values are computed once per user; each step runs the decoder on the
+    newest token only, and ``select`` reorders the cache to the surviving beams. Gives the same
+    log-probabilities as ``GenerativeRecommender.beam_step_fn``.
+    """
+
+    def __init__(self, model: GenerativeRecommender, history_tokens: torch.Tensor):
+        self.model = model
+        self.table = model.embed.table()
+        self.history = model.encode(history_tokens, self.table)
+        self.batch = history_tokens.shape[0]
+        self.width = 1
+        self.expanded = {1: self.history}
+        self.cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+
+    def select(self, parents: torch.Tensor) -> None:
+        """``parents`` [B, n]: which of the previous call's prefixes each new beam extends."""
+        offsets = torch.arange(self.batch, device=parents.device)[:, None] * self.width
+        self.cache.reorder_cache((offsets + parents).flatten())
+        self.width = parents.shape[1]
+        if self.width not in self.expanded:
+            self.expanded[self.width] = self.history.repeat(self.width)
+
+    def __call__(self, prefix_codes: torch.Tensor) -> torch.Tensor:
+        batch, n, p = prefix_codes.shape
+        if p == 0:
+            self.width, self.cache = 1, EncoderDecoderCache(DynamicCache(), DynamicCache())
+        if n != self.width:
+            raise ValueError(f"expected {self.width} prefixes per user (call select first), got {n}")
+        tokens = self.model.vocab.tokens(prefix_codes).reshape(batch * n, p)
+        hidden = self.model.decode(self.table, self.expanded[n], tokens, self.cache)[:, -1]
+        return self.model.level_log_probs(hidden, p).reshape(batch, n, -1)

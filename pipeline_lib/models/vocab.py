@@ -43,3 +43,9 @@ class SemanticVocab:
         """[n_items, levels] codes → [n_items + 1, levels] tokens; the extra last row (item -1) is all PAD."""
         pad_row = torch.full((1, self.levels), self.PAD, dtype=torch.long, device=sids.device)
         return torch.cat([self.tokens(sids.long()), pad_row])
+
+
+def history_tokens(item_tokens: torch.Tensor, histories: torch.Tensor) -> torch.Tensor:
+    """[B, max_len] item ids (−1 padded) → [B, max_len · levels] encoder tokens (PAD for padding),
+    through the table of ``SemanticVocab.item_token_table``."""
+    return item_tokens[histories].flatten(1)

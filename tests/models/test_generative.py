@@ -1,8 +1,10 @@
 import pytest
 import torch
 
+from pipeline_lib.decoding.beam_search import constrained_beam_search
+from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.models.embeddings import pretrained_token_table
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig, IncrementalBeamDecoder
 from pipeline_lib.models.vocab import SemanticVocab
 
 TINY = dict(codebook_size=8, d_model=16, d_kv=4, num_heads=2, d_ff=32, encoder_layers=1, decoder_layers=2,
@@ -106,3 +108,18 @@ def test_pretrained_table_layout():
 def test_bos_queries_need_composition():
     with pytest.raises(ValueError, match="composition"):
         GenRecConfig(bos_queries=4)
+
+
+@pytest.mark.parametrize("variant", ["tiger", "decor"])
+def test_incremental_decoder_matches_stateless_beam_search(variant):
+    m = model(**VARIANTS[variant])
+    hist, _ = batch(m)
+    g = torch.Generator().manual_seed(5)
+    sids = torch.unique(torch.randint(0, 8, (60, 4), generator=g), dim=0)
+    trie = SemanticIdTrie.from_semantic_ids(sids, 8)
+    with torch.no_grad():
+        slow = constrained_beam_search(m.beam_step_fn(hist), 5, trie, beam_size=6, top_k=6, device="cpu")
+        stepper = IncrementalBeamDecoder(m, hist)
+        fast = constrained_beam_search(stepper, 5, trie, beam_size=6, top_k=6, device="cpu", on_select=stepper.select)
+    assert torch.equal(fast[0], slow[0])
+    torch.testing.assert_close(fast[1], slow[1])

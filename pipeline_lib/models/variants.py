@@ -1,0 +1,43 @@
+"""The six rows of DECOR's Table 2 as switches on the generative recommender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline_lib.models.generative import GenRecConfig
+
+
+@dataclass(frozen=True)
+class VariantSwitches:
+    fusion: bool  # frozen pretrained codebooks + collaborative embeddings (eq. 9–11)
+    composition: bool  # contextualized token composition (eq. 12–18)
+    bos: bool  # learnable BOS queries (eq. 19)
+
+
+VARIANTS: dict[str, VariantSwitches] = {
+    "tiger": VariantSwitches(fusion=False, composition=False, bos=False),
+    "tokcomp": VariantSwitches(fusion=False, composition=True, bos=False),
+    "tokcomp_bos": VariantSwitches(fusion=False, composition=True, bos=True),
+    "pretrained": VariantSwitches(fusion=True, composition=False, bos=False),
+    "pretrained_tokcomp": VariantSwitches(fusion=True, composition=True, bos=False),
+    "decor": VariantSwitches(fusion=True, composition=True, bos=True),
+}
+
+
+def variant_config(
+    variant: str, backbone: dict[str, Any], alpha: float, bos_queries: int, code_dim: int, codebook_size: int
+) -> GenRecConfig:
+    """GenRecConfig for one Table 2 row: the backbone params plus the variant's switches."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
+    switches = VARIANTS[variant]
+    return GenRecConfig(
+        **backbone,
+        codebook_size=codebook_size,
+        code_dim=code_dim,
+        fusion=switches.fusion,
+        composition=switches.composition,
+        alpha=alpha if switches.composition else 0.0,
+        bos_queries=bos_queries if switches.bos else 0,
+    )

@@ -1,0 +1,52 @@
+"""Stage evaluate: full-ranking test metrics of a trained generative variant (trie-constrained beam search)."""
+
+from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.data.store import read_split
+from pipeline_lib.device import resolve_device
+from pipeline_lib.evaluation import DecodeConfig, composition_utilization, rank_generative
+from pipeline_lib.io import write_json, write_parquet
+from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
+from pipeline_lib.models.store import load_generative
+from pipeline_lib.models.variants import VARIANTS
+from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
+from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.tokenizer.rqvae import load_codebooks
+from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids, utilization
+from pipeline_lib.training.generative import generative_data
+
+
+def main() -> None:
+    parser = dataset_argparser(__doc__)
+    parser.add_argument("variant", choices=sorted(VARIANTS))
+    args = parser.parse_args()
+    params = load_params(args.params)
+    spec = dataset_spec(params, args.dataset, args.params)
+    paths = DatasetPaths(args.dataset)
+    run = stage_section(params, spec, "train")
+    device = resolve_device(run.get("device", "auto"))
+    decode = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate")
+
+    codebooks = load_codebooks(paths.rqvae)
+    sids = read_semantic_ids(paths.semantic_ids)
+    data, test = generative_data(read_split(paths), sids, codebooks.shape[1], params["filter"]["max_seq_len"], device)
+    model = load_generative(paths.model_weights(args.variant), codebooks, device)
+
+    ranked = rank_generative(model, test.histories, data.item_tokens, data.trie, decode, run.get("bf16", True))
+    if model.composition is not None:
+        layers = composition_utilization(model, test.histories, test.targets, data.item_tokens, decode.batch_size)
+    else:
+        layers = utilization(sids[:, :-1], codebooks.shape[1])
+    write_parquet(paths.user_ranks(args.variant), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
+    write_json(
+        paths.eval_metrics(args.variant),
+        {
+            "model": args.variant,
+            "dataset": args.dataset,
+            "test": ranking_metrics(ranked, test.targets, decode.ks),
+            "utilization": {f"layer_{i + 1}": share for i, share in enumerate(layers)},
+        },
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)

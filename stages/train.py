@@ -1,0 +1,78 @@
+"""Stage train: one generative recommender variant (TIGER or a DECOR ablation, Table 2) on one dataset."""
+
+import time
+
+import torch
+
+from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.data.store import read_split
+from pipeline_lib.device import resolve_device
+from pipeline_lib.evaluation import DecodeConfig
+from pipeline_lib.io import write_json
+from pipeline_lib.models.generative import GenerativeRecommender
+from pipeline_lib.models.store import save_generative
+from pipeline_lib.models.variants import VARIANTS, variant_config
+from pipeline_lib.params import (
+    bos_query_count,
+    composition_alpha,
+    dataset_spec,
+    load_params,
+    make_config,
+    stage_section,
+)
+from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.tokenizer.rqvae import load_codebooks
+from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
+from pipeline_lib.training.generative import OptimConfig, generative_data, train_generative
+
+
+def main() -> None:
+    parser = dataset_argparser(__doc__)
+    parser.add_argument("variant", choices=sorted(VARIANTS))
+    args = parser.parse_args()
+    params = load_params(args.params)
+    spec = dataset_spec(params, args.dataset, args.params)
+    paths = DatasetPaths(args.dataset)
+    run = stage_section(params, spec, "train")
+    device = resolve_device(run.pop("device", "auto"))
+    optim = make_config(OptimConfig, run, args.params, "train")
+    decode = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate")
+
+    codebooks = load_codebooks(paths.rqvae)
+    sids = read_semantic_ids(paths.semantic_ids)
+    data, _ = generative_data(read_split(paths), sids, codebooks.shape[1], params["filter"]["max_seq_len"], device)
+    config = variant_config(
+        args.variant,
+        stage_section(params, spec, "model"),
+        composition_alpha(params, spec),
+        bos_query_count(params, spec),
+        code_dim=codebooks.shape[2],
+        codebook_size=codebooks.shape[1],
+    )
+    torch.manual_seed(params["seed"])
+    model = GenerativeRecommender(config, codebooks).to(device)
+
+    started = time.perf_counter()
+    result = train_generative(
+        model, data, optim, decode, params["seed"], paths.checkpoint(args.variant), paths.curve(args.variant)
+    )
+    model.load_state_dict(result.best_weights["model"])
+    save_generative(paths.model_weights(args.variant), paths.model_config(args.variant), model, args.variant)
+    paths.checkpoint(args.variant).unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
+    seconds = [row["epoch_seconds"] for row in result.curve]
+    write_json(
+        paths.train_metrics(args.variant),
+        {
+            "best_epoch": result.best_epoch,
+            "epochs": result.epochs_run,
+            "valid": result.best_metrics,
+            "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+            "wall_seconds_this_run": time.perf_counter() - started,
+            "device": str(device),
+            "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        },
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)
