@@ -89,5 +89,5 @@ def make_config(factory: Callable[..., T], values: dict[str, Any], params_path: 
     """Build a config dataclass from a params section; unknown keys or bad values → one-line error."""
     try:
         return factory(**values)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RuntimeError) as err:
         raise PipelineInputError(params_path, str(err), field=section) from None

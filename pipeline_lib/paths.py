@@ -100,6 +100,10 @@ class DatasetPaths:
     def model_weights(self, model: str) -> Path:
         return self.model_dir(model) / "model.safetensors"
 
+    def item_embeddings_of(self, model: str) -> Path:
+        """Item embeddings a trained model exports (SASRec's feed ETEGRec's tokenizer)."""
+        return self.model_dir(model) / "item_embeddings.safetensors"
+
     def model_config(self, model: str) -> Path:
         return self.model_dir(model) / "config.json"
 

@@ -7,15 +7,10 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
+from pipeline_lib.device import resolve_device
+
 OFFLINE_MODEL = "offline-minilm"
 PAPER_MODEL = "sentence-transformers/sentence-t5-base"
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` → ``cuda`` when a GPU is present, else ``cpu``."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def model_location(model: str) -> str:
@@ -30,7 +25,7 @@ def model_location(model: str) -> str:
 def load_encoder(model: str, device: str) -> SentenceTransformer:
     location = model_location(model)
     local = Path(location).is_dir()
-    return SentenceTransformer(location, device=resolve_device(device), local_files_only=local)
+    return SentenceTransformer(location, device=str(resolve_device(device)), local_files_only=local)
 
 
 def encode_texts(encoder: SentenceTransformer, texts: list[str], batch_size: int, dtype: torch.dtype) -> torch.Tensor:

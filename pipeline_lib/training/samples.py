@@ -63,6 +63,6 @@ def evaluation_samples(frame: pd.DataFrame, max_len: int) -> Samples:
     ends = np.cumsum(lengths)
     return Samples(
         histories=torch.from_numpy(_right_aligned(flat, ends, ends - lengths, max_len)),
-        targets=torch.from_numpy(frame["target"].to_numpy(dtype=np.int64)),
-        users=torch.from_numpy(frame["user_id"].to_numpy(dtype=np.int64)),
+        targets=torch.from_numpy(frame["target"].to_numpy(dtype=np.int64, copy=True)),
+        users=torch.from_numpy(frame["user_id"].to_numpy(dtype=np.int64, copy=True)),
     )

@@ -1,0 +1,92 @@
+"""SASRec (Kang & McAuley 2018): causal self-attention over the item history, scored against the item table.
+
+Pre-LN Transformer blocks (``torch.nn.TransformerEncoderLayer(norm_first=True)``, ReLU feed-forward)
+and a final LayerNorm, as in the authors' code, where each block normalises its queries before
+attention and its input before the feed-forward layer. Positions are learned and counted from the
+most recent item (position 0 = the last item): for a history of exactly ``max_len`` items that is
+the original left-padded layout, and it makes every real position's output independent of how much
+left padding its row carries. Item scores are the last position's output dotted with the (tied)
+item embedding table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class SASRecConfig:
+    """``n_items`` and ``max_len`` come from the data; the rest is the ``baselines.sasrec`` params section."""
+
+    n_items: int
+    max_len: int
+    dim: int = 256  # ETEGRec §4.1.4: 256-d SASRec item embeddings feed its tokenizer
+    blocks: int = 2
+    heads: int = 2
+    ffn_dim: int = 256
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+class SASRec(nn.Module):
+    def __init__(self, config: SASRecConfig):
+        super().__init__()
+        self.config = config
+        self.item_embedding = nn.Embedding(config.n_items + 1, config.dim, padding_idx=config.n_items)
+        self.position_embedding = nn.Embedding(config.max_len, config.dim)
+        self.dropout = nn.Dropout(config.dropout)
+        block = nn.TransformerEncoderLayer(
+            config.dim, config.heads, config.ffn_dim, config.dropout, batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(
+            block, config.blocks, norm=nn.LayerNorm(config.dim), enable_nested_tensor=False
+        )
+        for table in (self.item_embedding, self.position_embedding):
+            nn.init.normal_(table.weight, std=0.02)
+        with torch.no_grad():
+            self.item_embedding.weight[config.n_items].zero_()
+
+    def item_embeddings(self) -> Tensor:
+        """The ``[n_items, dim]`` item table (the padding row left out): scoring weights and ETEGRec's input."""
+        return self.item_embedding.weight[:-1]
+
+    def _attention_mask(self, padding: Tensor) -> Tensor:
+        """``[B * heads, L, L]``, True = blocked: no attending to later positions nor to padding.
+
+        A padding query may still attend to itself, so no softmax row is empty (no NaN), and no real
+        position ever reads a padding one.
+        """
+        width = padding.shape[1]
+        own = torch.eye(width, dtype=torch.bool, device=padding.device)
+        future = torch.ones(width, width, dtype=torch.bool, device=padding.device).triu(1)
+        blocked = future | (padding[:, None, :] & ~own)
+        return blocked.repeat_interleave(self.config.heads, dim=0)
+
+    def encode(self, histories: Tensor) -> Tensor:
+        """``[B, L, dim]`` representations of right-aligned ``histories`` [B, L] (-1 = padding), L <= max_len.
+
+        Position t only sees items at positions <= t.
+        """
+        width = histories.shape[1]
+        if width > self.config.max_len:
+            raise ValueError(f"history width {width} exceeds max_len {self.config.max_len}")
+        padding = histories < 0
+        items = self.item_embedding(histories.masked_fill(padding, self.config.n_items))
+        recency = torch.arange(width - 1, -1, -1, device=histories.device)
+        hidden = self.dropout(items + self.position_embedding(recency))
+        return self.encoder(hidden, mask=self._attention_mask(padding))
+
+    def forward(self, histories: Tensor) -> Tensor:
+        """``[B, dim]``: the representation at the last (most recent) position."""
+        return self.encode(histories)[:, -1]

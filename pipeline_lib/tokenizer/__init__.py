@@ -1,0 +1,32 @@
+"""RQ-VAE item tokenizer: item embeddings → residual codes → unique semantic IDs (DECOR eq. 2–8, ETEGRec 3.2.1).
+
+Public API for later stages (DECOR reuses the codebooks, ETEGRec keeps training the model):
+``load_rqvae`` / ``save_rqvae`` / ``load_codebooks``, ``RQVAE.forward`` (codes, residuals, soft
+code distributions via ``out.quant.code_probs()``, reconstruction), ``RQVAE.encode``,
+``sq_loss`` / ``batch_loss`` (L_SQ and its parts), ``train_rqvae`` and ``assign_semantic_ids``.
+"""
+
+from pipeline_lib.tokenizer.losses import SQLoss, batch_loss, sq_loss
+from pipeline_lib.tokenizer.quantizer import Quantized, ResidualQuantizer
+from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig, RQVAEOutput, load_codebooks, load_rqvae, save_rqvae
+from pipeline_lib.tokenizer.semantic_ids import CollisionOverflowError, assign_semantic_ids
+from pipeline_lib.tokenizer.training import TrainConfig, new_rqvae, train_rqvae
+
+__all__ = [
+    "RQVAE",
+    "CollisionOverflowError",
+    "Quantized",
+    "RQVAEConfig",
+    "RQVAEOutput",
+    "ResidualQuantizer",
+    "SQLoss",
+    "TrainConfig",
+    "assign_semantic_ids",
+    "batch_loss",
+    "load_codebooks",
+    "load_rqvae",
+    "new_rqvae",
+    "save_rqvae",
+    "sq_loss",
+    "train_rqvae",
+]

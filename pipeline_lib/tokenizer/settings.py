@@ -1,0 +1,41 @@
+"""The ``tokenize`` section of params.yaml (plus the top-level ``seed``) as typed configs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pipeline_lib.device import resolve_device
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.params import make_config
+from pipeline_lib.tokenizer.rqvae import RQVAEConfig
+from pipeline_lib.tokenizer.training import TrainConfig
+
+
+@dataclass(frozen=True)
+class TokenizeSettings:
+    model: RQVAEConfig
+    train: TrainConfig
+    device: torch.device
+    seed: int
+
+
+def tokenize_settings(params: dict[str, Any], input_dim: int, params_path: str | Path) -> TokenizeSettings:
+    """``tokenize.model`` → :class:`RQVAEConfig` (``input_dim`` is always the embeddings' width),
+    ``tokenize.train`` → :class:`TrainConfig`, ``tokenize.device``: ``auto``, ``cpu``, ``cuda``, ``cuda:1``…"""
+    section = params.get("tokenize")
+    if not isinstance(section, dict):
+        raise PipelineInputError(params_path, "missing section", field="tokenize")
+    seed = params.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise PipelineInputError(params_path, f"seed must be an integer, got {seed!r}", field="seed")
+    model_kwargs = {**(section.get("model") or {}), "input_dim": input_dim}
+    model = make_config(RQVAEConfig, model_kwargs, params_path, "tokenize.model")
+    train = make_config(TrainConfig, dict(section.get("train") or {}), params_path, "tokenize.train")
+    device = make_config(resolve_device, {"device": str(section.get("device", "auto"))}, params_path, "tokenize.device")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise PipelineInputError(params_path, "device is cuda but no GPU is available", field="tokenize.device")
+    return TokenizeSettings(model=model, train=train, device=device, seed=seed)

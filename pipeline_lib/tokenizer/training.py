@@ -1,0 +1,104 @@
+"""Training the RQ-VAE on a whole item-embedding matrix held on the device, batches drawn by index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from pipeline_lib.tokenizer.codebooks import kmeans_init, reseed_dead_codes
+from pipeline_lib.tokenizer.losses import batch_loss
+from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (``tokenize.train`` in params.yaml).
+
+    ``kmeans_init``: initialise each codebook by k-means on the residuals of the first batch
+    (enlarged to at least K items) before the first step. ``dead_code_window``: 0 keeps codes
+    as trained (TIGER); N > 0 re-seeds, after every N epochs but the last, each code that no
+    item chose during those N epochs onto the residual of a random item.
+    """
+
+    epochs: int = 3000
+    batch_size: int = 1024
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    kmeans_init: bool = True
+    dead_code_window: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.dead_code_window, int) or self.dead_code_window < 0:
+            raise ValueError(f"dead_code_window must be an integer ≥ 0, got {self.dead_code_window!r}")
+        if not self.lr > 0 or not self.weight_decay >= 0:
+            raise ValueError(f"need lr > 0 and weight_decay ≥ 0, got {self.lr!r} and {self.weight_decay!r}")
+        if not isinstance(self.kmeans_init, bool):
+            raise ValueError(f"kmeans_init must be true or false, got {self.kmeans_init!r}")
+
+
+@dataclass
+class TrainHistory:
+    """Per-epoch means over items of the loss and its reconstruction part, and per-level code usage."""
+
+    loss: list[float] = field(default_factory=list)
+    recon: list[float] = field(default_factory=list)
+    usage: list[list[float]] = field(default_factory=list)  # fraction of the K codes chosen in the epoch
+    reseeded: int = 0  # codes moved by dead-code re-seeding, over the whole run
+
+
+def new_rqvae(config: RQVAEConfig, seed: int, device: torch.device) -> RQVAE:
+    """A freshly initialised RQ-VAE; the same seed gives the same weights."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = RQVAE(config)
+    return model.to(device)
+
+
+def train_rqvae(model: RQVAE, x: Tensor, config: TrainConfig, seed: int, progress: bool = True) -> TrainHistory:
+    """Minimise L_SQ (eq. 6–8) with AdamW over shuffled mini-batches of ``x`` [n, D] (on the model's device).
+
+    Deterministic for a fixed seed on a given device: the shuffling and re-seeding draw from a
+    generator seeded with ``seed`` and k-means uses ``seed`` as its random state.
+    """
+    n = x.shape[0]
+    levels, size = model.config.levels, model.config.codebook_size
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    history = TrainHistory()
+    window_used = torch.zeros(levels, size, dtype=torch.bool, device=x.device)
+    bar = tqdm(range(config.epochs), desc="rq-vae", unit="epoch", disable=not progress, mininterval=1.0)
+    for epoch in bar:
+        order = torch.randperm(n, generator=generator).to(x.device)
+        if epoch == 0 and config.kmeans_init:
+            kmeans_init(model, x[order[: max(config.batch_size, size)]], seed)
+        used = torch.zeros_like(window_used)
+        sums = torch.zeros(2, device=x.device)
+        for batch in order.split(config.batch_size):
+            xb = x[batch]
+            loss, out = batch_loss(model, xb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.total.backward()
+            optimizer.step()
+            sums += torch.stack([loss.total, loss.recon]).detach() * len(batch)
+            used.scatter_(1, out.quant.codes.T, True)
+        window_used |= used
+        mean_loss, mean_recon = (sums / n).tolist()
+        usage = (used.sum(1) / size).tolist()
+        history.loss.append(mean_loss)
+        history.recon.append(mean_recon)
+        history.usage.append(usage)
+        window = config.dead_code_window
+        if window and (epoch + 1) % window == 0 and epoch + 1 < config.epochs:
+            history.reseeded += reseed_dead_codes(model, x, window_used, generator)
+            window_used.zero_()
+        bar.set_postfix(
+            loss=f"{mean_loss:.4f}", recon=f"{mean_recon:.4f}", usage="/".join(f"{u:.0%}" for u in usage), refresh=False
+        )
+    return history

@@ -1,0 +1,176 @@
+"""Training and full-ranking evaluation of the ID-based sequential baselines (SASRec, GRU4Rec).
+
+Each training example is one prefix of a training sequence (``prefix_samples``, the generative
+models' examples) predicting its next item from the representation at the last position; with a
+causal model that covers the same (history, next item) pairs as SASRec's all-position training,
+each history laid out exactly as at inference. The loss is full-softmax cross-entropy over all items
+(``ce``, the default here) or the original SASRec binary cross-entropy with one uniformly drawn
+negative per example (``bce``). Evaluation scores every item, takes the top K and goes through the
+metric code every model shares; history items stay rankable unless ``exclude_history`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from pipeline_lib.data.split import SplitData
+from pipeline_lib.io import write_json, write_tensors
+from pipeline_lib.metrics import ranking_metrics
+from pipeline_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
+from pipeline_lib.models.sasrec import SASRec, SASRecConfig
+from pipeline_lib.training.generative import fingerprint
+from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
+from pipeline_lib.training.samples import Samples, evaluation_samples, prefix_samples
+
+SequentialModel = SASRec | GRU4Rec
+
+# name → builder(n_items, max_len, the model's params sub-section)
+SEQUENTIAL_MODELS: dict[str, Callable[[int, int, dict[str, Any]], SequentialModel]] = {
+    "sasrec": lambda n_items, max_len, values: SASRec(SASRecConfig(n_items=n_items, max_len=max_len, **values)),
+    "gru4rec": lambda n_items, max_len, values: GRU4Rec(GRU4RecConfig(n_items=n_items, **values)),
+}
+LOSSES = ("ce", "bce")
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """The shared keys of the ``baselines`` section: Adam(W) at a constant rate, as SASRec and RecBole train."""
+
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    max_epochs: int = 200
+    patience: int = 10  # evaluations without a better validation NDCG@10
+    eval_every: int = 1
+    loss: str = "ce"
+    exclude_history: bool = False
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.batch_size < 1 or self.max_epochs < 1 or self.patience < 1 or self.eval_every < 1:
+            raise ValueError("batch_size, max_epochs, patience and eval_every must be >= 1")
+
+
+def item_scores(model: SequentialModel, histories: Tensor) -> Tensor:
+    """``[B, n_items]``: last-position representation · item embedding table."""
+    return model(histories) @ model.item_embeddings().T
+
+
+def sequential_loss(
+    model: SequentialModel, histories: Tensor, targets: Tensor, loss: str, negatives: Tensor | None = None
+) -> Tensor:
+    """Mean over the batch of ``ce``: −log softmax(scores)[target] over all items, or
+    ``bce``: −log σ(s⁺) − log(1 − σ(s⁻)) with ``negatives`` [B] the sampled items (SASRec's objective)."""
+    if loss == "ce":
+        return F.cross_entropy(item_scores(model, histories), targets)
+    if negatives is None:
+        raise ValueError("the bce loss needs one negative item per example")
+    representation, table = model(histories), model.item_embeddings()
+    positive = (representation * table[targets]).sum(dim=-1)
+    negative = (representation * table[negatives]).sum(dim=-1)
+    return (F.softplus(-positive) + F.softplus(negative)).mean()
+
+
+def sample_negatives(targets: Tensor, n_items: int, generator: torch.Generator) -> Tensor:
+    """One item per target, uniform over the catalogue minus the target (drawn on the CPU, seeded)."""
+    offsets = torch.randint(1, n_items, targets.shape, generator=generator).to(targets.device)
+    return (targets + offsets) % n_items
+
+
+@torch.no_grad()
+def rank_sequential(
+    model: SequentialModel, histories: Tensor, top_k: int, batch_size: int, exclude_history: bool = False
+) -> Tensor:
+    """Top-``top_k`` item ids [U, top_k] by score over the whole catalogue, in user batches on the model's device.
+
+    ``exclude_history`` sets the scores of the items in each row of ``histories`` (the model's input
+    window) to −inf first; off by default, since beam search over semantic IDs cannot exclude them either.
+    """
+    model.eval()
+    n_items = model.config.n_items
+    if not 1 <= top_k <= n_items:
+        raise ValueError(f"top_k={top_k} outside 1..{n_items} (the catalogue size)")
+    ranked = []
+    for batch in tqdm(histories.split(batch_size), desc="ranking", leave=False):
+        scores = item_scores(model, batch)
+        if exclude_history:
+            padded = F.pad(scores, (0, 1))  # column n_items absorbs the padding entries
+            padded.scatter_(1, batch.masked_fill(batch < 0, n_items), float("-inf"))
+            scores = padded[:, :n_items]
+        ranked.append(scores.topk(top_k, dim=1).indices)
+    return torch.cat(ranked)
+
+
+def sequential_data(split: SplitData, max_len: int, device: torch.device) -> tuple[Samples, Samples, Samples]:
+    """Training prefixes, validation and test samples (histories cut to ``max_len``), on ``device``."""
+    return (
+        prefix_samples(split.train, max_len).to(device),
+        evaluation_samples(split.valid, max_len).to(device),
+        evaluation_samples(split.test, max_len).to(device),
+    )
+
+
+def train_sequential(
+    model: SequentialModel,
+    train: Samples,
+    valid: Samples,
+    optim: BaselineConfig,
+    ks: tuple[int, ...],
+    seed: int,
+    checkpoint: Path,
+    curve_path: Path | None,
+) -> LoopResult:
+    """AdamW at a constant rate on shuffled prefix batches; early stopping on validation NDCG@10."""
+    device = train.targets.device
+    n_items = model.config.n_items
+    n_batches = -(-len(train) // optim.batch_size)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay, fused=device.type == "cuda"
+    )
+
+    def run_epoch(epoch: int) -> dict[str, float]:
+        model.train()
+        generator = torch.Generator().manual_seed(seed + epoch)
+        order = torch.randperm(len(train), generator=generator).to(device)
+        negatives = sample_negatives(train.targets, n_items, generator) if optim.loss == "bce" else None
+        total = torch.zeros((), device=device)
+        for index in tqdm(order.split(optim.batch_size), desc=f"epoch {epoch}", leave=False):
+            batch = train.select(index)
+            batch_negatives = None if negatives is None else negatives[index]
+            loss = sequential_loss(model, batch.histories, batch.targets, optim.loss, batch_negatives)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()
+        return {"train_loss": float(total) / n_batches}
+
+    def validate() -> dict[str, float]:
+        ranked = rank_sequential(model, valid.histories, max(ks), optim.batch_size, optim.exclude_history)
+        return ranking_metrics(ranked, valid.targets, ks)
+
+    loop = LoopConfig(optim.max_epochs, optim.patience, optim.eval_every, monitor="ndcg@10")
+    run_id = fingerprint(type(model).__name__, asdict(model.config), asdict(optim), list(ks), seed, train.histories,
+                         train.targets)
+    return fit(loop, {"model": model}, {"optimizer": optimizer}, run_epoch, validate, checkpoint, run_id, curve_path)
+
+
+def save_sequential(weights_path: Path, config_path: Path, model: SequentialModel, name: str) -> None:
+    """The weights (config as metadata) and a readable ``config.json`` beside them."""
+    config = {"model": name, **asdict(model.config)}
+    write_tensors(weights_path, dict(model.state_dict()), metadata={"config": json.dumps(config)})
+    write_json(config_path, config)
+
+
+def save_item_embeddings(path: Path, model: SequentialModel) -> None:
+    """The ``[n_items, dim]`` item table as safetensors key ``embeddings`` (ETEGRec §4.1.4's tokenizer input)."""
+    write_tensors(path, {"embeddings": model.item_embeddings().float()})

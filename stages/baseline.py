@@ -1,0 +1,87 @@
+"""Stage baseline: an ID-based sequential recommender (SASRec or GRU4Rec) trained, then tested by full ranking."""
+
+import time
+
+import torch
+
+from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.data.store import read_split
+from pipeline_lib.device import resolve_device
+from pipeline_lib.evaluation import DecodeConfig
+from pipeline_lib.io import write_json, write_parquet
+from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
+from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
+from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.training.sequential import (
+    SEQUENTIAL_MODELS,
+    BaselineConfig,
+    rank_sequential,
+    save_item_embeddings,
+    save_sequential,
+    sequential_data,
+    train_sequential,
+)
+
+
+def main() -> None:
+    parser = dataset_argparser(__doc__)
+    parser.add_argument("model", choices=sorted(SEQUENTIAL_MODELS))
+    args = parser.parse_args()
+    params = load_params(args.params)
+    spec = dataset_spec(params, args.dataset, args.params)
+    paths = DatasetPaths(args.dataset)
+    section = stage_section(params, spec, "baselines")
+    shared = {key: value for key, value in section.items() if key not in SEQUENTIAL_MODELS}
+    device = resolve_device(shared.pop("device", "auto"))
+    optim = make_config(BaselineConfig, shared, args.params, "baselines")
+    model_values = {  # the model's sub-section, with the dataset's overrides of single keys in it
+        **(params.get("baselines", {}).get(args.model) or {}),
+        **(spec.overrides.get("baselines", {}).get(args.model) or {}),
+    }
+    ks = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate").ks
+    max_len = stage_section(params, spec, "filter")["max_seq_len"]
+
+    split = read_split(paths)
+    train, valid, test = sequential_data(split, max_len, device)
+    torch.manual_seed(params["seed"])
+    model = make_config(
+        lambda **values: SEQUENTIAL_MODELS[args.model](len(split.items), max_len, values),
+        model_values,
+        args.params,
+        f"baselines.{args.model}",
+    ).to(device)
+
+    started = time.perf_counter()
+    checkpoint = paths.checkpoint(args.model)
+    result = train_sequential(model, train, valid, optim, ks, params["seed"], checkpoint, paths.curve(args.model))
+    model.load_state_dict(result.best_weights["model"])
+    save_sequential(paths.model_weights(args.model), paths.model_config(args.model), model, args.model)
+    if args.model == "sasrec":
+        save_item_embeddings(paths.item_embeddings_of(args.model), model)
+
+    ranked = rank_sequential(model, test.histories, max(ks), optim.batch_size, optim.exclude_history)
+    write_parquet(paths.user_ranks(args.model), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
+    write_json(
+        paths.eval_metrics(args.model),
+        {"model": args.model, "dataset": args.dataset, "test": ranking_metrics(ranked, test.targets, ks)},
+    )
+    checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
+    seconds = [row["epoch_seconds"] for row in result.curve]
+    write_json(
+        paths.train_metrics(args.model),
+        {
+            "best_epoch": result.best_epoch,
+            "epochs": result.epochs_run,
+            "valid": result.best_metrics,
+            "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+            "wall_seconds_this_run": time.perf_counter() - started,
+            "device": str(device),
+            "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "loss": optim.loss,
+            "exclude_history": optim.exclude_history,
+        },
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)

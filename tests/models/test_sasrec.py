@@ -1,0 +1,61 @@
+import pytest
+import torch
+
+from pipeline_lib.models.sasrec import SASRec, SASRecConfig
+
+
+def model(**kw) -> SASRec:
+    torch.manual_seed(0)
+    values = {"n_items": 30, "max_len": 8, "dim": 16, "heads": 2, "ffn_dim": 24, "dropout": 0.0, **kw}
+    return SASRec(SASRecConfig(**values)).eval()
+
+
+def histories() -> torch.Tensor:
+    return torch.tensor([[-1, -1, -1, 3, 7, 1], [4, 5, 6, 7, 8, 9], [-1, -1, -1, -1, -1, 29]])
+
+
+def test_shapes_and_tied_item_table():
+    m = model()
+    assert m.encode(histories()).shape == (3, 6, 16)
+    assert m(histories()).shape == (3, 16)
+    assert m.item_embeddings().shape == (30, 16)
+    assert m.item_embeddings().data_ptr() == m.item_embedding.weight.data_ptr()
+
+
+def test_causal_later_items_do_not_change_earlier_positions():
+    m = model()
+    h = histories()
+    changed = h.clone()
+    changed[:, 4:] = torch.tensor([[11, 12], [13, 14], [15, 16]])
+    before, after = m.encode(h), m.encode(changed)
+    torch.testing.assert_close(after[:, :4][h[:, :4] >= 0], before[:, :4][h[:, :4] >= 0])
+    assert not torch.allclose(after[:, 4:], before[:, 4:])
+
+
+def test_more_left_padding_gives_the_same_output():
+    m = model()
+    h = histories()
+    wider = torch.cat([torch.full((3, 2), -1), h], dim=1)
+    torch.testing.assert_close(m(wider), m(h), atol=1e-5, rtol=1e-5)
+    alone = m(torch.tensor([[3, 7, 1]]))
+    torch.testing.assert_close(alone[0], m(h)[0], atol=1e-5, rtol=1e-5)
+    assert torch.isfinite(m.encode(h)).all()
+
+
+def test_positions_matter():
+    m = model()
+    assert not torch.allclose(m(torch.tensor([[3, 7, 1]])), m(torch.tensor([[7, 3, 1]])))
+
+
+def test_rejects_histories_wider_than_max_len_and_bad_config():
+    with pytest.raises(ValueError, match="max_len"):
+        model()(torch.zeros(1, 9, dtype=torch.long))
+    with pytest.raises(ValueError, match="divisible"):
+        SASRecConfig(n_items=5, max_len=4, dim=10, heads=3)
+
+
+def test_padding_row_is_zero_and_gets_no_gradient():
+    m = model().train()
+    m(histories()).sum().backward()
+    assert m.item_embedding.weight[30].abs().sum() == 0
+    assert m.item_embedding.weight.grad[30].abs().sum() == 0

@@ -1,0 +1,108 @@
+import json
+import os
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+from safetensors.torch import save_file
+
+from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.tokenizer.rqvae import load_rqvae
+
+REPO = Path(__file__).resolve().parents[2]
+STAGE = REPO / "stages" / "tokenize.py"
+PARAMS = {
+    "seed": 1,
+    "catalog": {"demo": {"source": "demo", "alpha": 0.4, "bos_queries": 16}},
+    "tokenize": {
+        "model": {"hidden_dims": [32], "code_dim": 8, "levels": 3, "codebook_size": 16, "beta": 0.25},
+        "train": {"epochs": 5, "batch_size": 32, "lr": 0.001, "weight_decay": 0.0001, "kmeans_init": True},
+        "device": "cpu",
+    },
+}
+
+
+def lay_out(tmp_path: Path, x: torch.Tensor, params: dict) -> DatasetPaths:
+    """Write the embed stage's outputs for embeddings ``x`` and a params file under ``tmp_path``."""
+    paths = DatasetPaths("demo", tmp_path)
+    paths.filtered.mkdir(parents=True)
+    paths.embedded.mkdir(parents=True)
+    items = pd.DataFrame({"item_id": range(len(x)), "parent_asin": [f"B{i:04d}" for i in range(len(x))]})
+    items.to_parquet(paths.items)
+    save_file({"embeddings": x}, str(paths.item_embeddings))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return paths
+
+
+def test_stage_writes_unique_ids_tokenizer_and_metrics(tmp_path):
+    x = torch.randn(64, 24, generator=torch.Generator().manual_seed(0))
+    paths = lay_out(tmp_path, x, PARAMS)
+    # A real process, run as dvc.yaml runs it: as a module, so stages/tokenize.py cannot shadow the stdlib `tokenize`.
+    done = subprocess.run(
+        [sys.executable, "-m", "stages.tokenize", "demo", "--params", "params.yaml"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tokenize demo on cpu: n_items=64" in done.stdout
+
+    ids = pd.read_parquet(paths.semantic_ids)
+    assert list(ids.columns) == ["item_id", "sid_0", "sid_1", "sid_2", "sid_3"]
+    assert ids["item_id"].tolist() == list(range(64))
+    tokens = ids[["sid_0", "sid_1", "sid_2", "sid_3"]]
+    assert not tokens.duplicated().any()
+    assert tokens.to_numpy().min() >= 0 and tokens.to_numpy().max() < 16
+
+    model = load_rqvae(paths.rqvae)
+    assert model.encode(x).tolist() == ids[["sid_0", "sid_1", "sid_2"]].to_numpy().tolist()
+
+    metrics = json.loads(paths.tokenizer_metrics.read_text())
+    assert set(metrics) == {"n_items", "recon_mse", "collision_rate", "max_collision_group"} | {
+        f"utilization_l{level}" for level in (1, 2, 3)
+    }
+    assert metrics["n_items"] == 64
+    assert metrics["collision_rate"] == pytest.approx((ids["sid_3"] > 0).mean())
+    assert 0 < metrics["utilization_l1"] <= 1
+
+
+def bad_run(tmp_path, monkeypatch, capsys, x, params=PARAMS) -> str:
+    """Run the stage in-process on bad input: exit code 2, nothing written, the one-line message returned."""
+    paths = lay_out(tmp_path, x, params)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(STAGE), "demo", "--params", "params.yaml"])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(STAGE), run_name="__main__")
+    assert exit_info.value.code == 2
+    assert not paths.tokenizer.exists() and not paths.metrics.exists()
+    err = capsys.readouterr().err  # the progress bar may come first; the error is one line, without traceback
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    return last
+
+
+def test_nan_row_stops_the_stage_with_one_line_and_no_outputs(tmp_path, monkeypatch, capsys):
+    x = torch.randn(64, 24)
+    x[10, 3] = float("nan")
+    err = bad_run(tmp_path, monkeypatch, capsys, x)
+    assert "item_embeddings.safetensors, row 10" in err and "NaN" in err
+
+
+def test_outgrowing_the_collision_token_stops_the_stage(tmp_path, monkeypatch, capsys):
+    collapsed = {"hidden_dims": [8], "levels": 1, "codebook_size": 2}
+    params = {**PARAMS, "tokenize": {**PARAMS["tokenize"], "model": collapsed}}
+    err = bad_run(tmp_path, monkeypatch, capsys, torch.randn(64, 24), params)
+    assert "items share the codes" in err and "more than the 2 values of the collision token" in err
+
+
+def test_bad_params_name_the_field(tmp_path, monkeypatch, capsys):
+    params = {**PARAMS, "tokenize": {**PARAMS["tokenize"], "train": {"epochs": 0}}}
+    err = bad_run(tmp_path, monkeypatch, capsys, torch.randn(64, 24), params)
+    assert "field 'tokenize.train'" in err and "epochs must be a positive integer" in err
