@@ -12,6 +12,7 @@ from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.device import autocast
 from pipeline_lib.models.generative import GenerativeRecommender, IncrementalBeamDecoder
 from pipeline_lib.models.vocab import history_tokens
+from pipeline_lib.training.samples import history_lengths
 
 
 @dataclass(frozen=True)
@@ -36,19 +37,25 @@ def rank_generative(
     decode: DecodeConfig,
     bf16: bool,
 ) -> torch.Tensor:
-    """Top-``max(ks)`` items [U, k] for each history row [U, max_len], over the whole catalogue."""
+    """Top-``max(ks)`` items [U, k] for each history row [U, max_len], over the whole catalogue.
+
+    Users are batched in order of history length so each batch drops its all-padding columns.
+    """
     model.eval()
     device = item_tokens.device
+    lengths = history_lengths(histories)
+    by_length = torch.sort(lengths, stable=True).indices
     ranked = []
-    for batch in tqdm(histories.split(decode.batch_size), desc="beam search", leave=False):
-        tokens = history_tokens(item_tokens, batch)
+    for index in tqdm(by_length.split(decode.batch_size), desc="beam search", leave=False):
+        width = max(int(lengths[index].max()), 1)
+        tokens = history_tokens(item_tokens, histories[index.to(device), -width:])
         stepper = IncrementalBeamDecoder(model, tokens)
         with autocast(device, bf16):
             items, _ = constrained_beam_search(
                 stepper, tokens.shape[0], trie, decode.beam_size, decode.top_k, device, on_select=stepper.select
             )
         ranked.append(items)
-    return torch.cat(ranked)
+    return torch.cat(ranked)[torch.argsort(by_length).to(device)]
 
 
 @torch.no_grad()

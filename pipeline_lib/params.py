@@ -80,9 +80,17 @@ def bos_query_count(params: dict[str, Any], spec: DatasetSpec) -> int:
     return int(spec.bos_queries if n is None else n)
 
 
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        both_dicts = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merged(merged[key], value) if both_dicts else value
+    return merged
+
+
 def stage_section(params: dict[str, Any], spec: DatasetSpec, section: str) -> dict[str, Any]:
-    """A params section with the dataset's overrides for it applied on top."""
-    return {**params.get(section, {}), **spec.overrides.get(section, {})}
+    """A params section with the dataset's overrides for it applied on top, sub-sections merged key by key."""
+    return _merged(params.get(section) or {}, spec.overrides.get(section) or {})
 
 
 def make_config(factory: Callable[..., T], values: dict[str, Any], params_path: str | Path, section: str) -> T:

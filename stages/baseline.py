@@ -34,10 +34,7 @@ def main() -> None:
     shared = {key: value for key, value in section.items() if key not in SEQUENTIAL_MODELS}
     device = resolve_device(shared.pop("device", "auto"))
     optim = make_config(BaselineConfig, shared, args.params, "baselines")
-    model_values = {  # the model's sub-section, with the dataset's overrides of single keys in it
-        **(params.get("baselines", {}).get(args.model) or {}),
-        **(spec.overrides.get("baselines", {}).get(args.model) or {}),
-    }
+    model_values = section.get(args.model) or {}
     ks = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate").ks
     max_len = stage_section(params, spec, "filter")["max_seq_len"]
 

@@ -5,7 +5,7 @@ import time
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json, write_parquet
-from pipeline_lib.params import dataset_spec, load_params
+from pipeline_lib.params import dataset_spec, load_params, stage_section
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.tokenizer.evaluation import tokenizer_metrics
 from pipeline_lib.tokenizer.inputs import check_enough_items, load_item_embeddings
@@ -18,11 +18,11 @@ from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
 def main() -> None:
     args = dataset_argparser(__doc__).parse_args()
     params = load_params(args.params)
-    dataset_spec(params, args.dataset, args.params)
+    spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
 
     x = load_item_embeddings(paths.item_embeddings, paths.items)
-    settings = tokenize_settings(params, x.shape[1], args.params)
+    settings = tokenize_settings(params, stage_section(params, spec, "tokenize"), x.shape[1], args.params)
     check_enough_items(x.shape[0], settings.model.codebook_size, settings.train.kmeans_init, paths.item_embeddings)
 
     start = time.perf_counter()

@@ -188,10 +188,17 @@ class GenerativeRecommender(nn.Module):
             use_cache=cache is not None,
         ).last_hidden_state
 
+    def hidden_states(
+        self, history_tokens: torch.Tensor, target_tokens: torch.Tensor
+    ) -> tuple[EncodedHistory, torch.Tensor]:
+        """Teacher-forced encoder output H^E and decoder states H^D [B, L, d] (H^D[:, 0] is the BOS position)."""
+        table = self.embed.table()
+        history = self.encode(history_tokens, table)
+        return history, self.decode(table, history, target_tokens[:, :-1])
+
     def forward(self, history_tokens: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits [B, L, vocab] for the target's L tokens."""
-        table = self.embed.table()
-        return self.lm_head(self.decode(table, self.encode(history_tokens, table), target_tokens[:, :-1]))
+        return self.lm_head(self.hidden_states(history_tokens, target_tokens)[1])
 
     def loss(self, history_tokens: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of the target tokens (eq. 1), averaged over tokens."""

@@ -23,11 +23,13 @@ class TokenizeSettings:
     seed: int
 
 
-def tokenize_settings(params: dict[str, Any], input_dim: int, params_path: str | Path) -> TokenizeSettings:
-    """``tokenize.model`` → :class:`RQVAEConfig` (``input_dim`` is always the embeddings' width),
-    ``tokenize.train`` → :class:`TrainConfig`, ``tokenize.device``: ``auto``, ``cpu``, ``cuda``, ``cuda:1``…"""
-    section = params.get("tokenize")
-    if not isinstance(section, dict):
+def tokenize_settings(
+    params: dict[str, Any], section: dict[str, Any], input_dim: int, params_path: str | Path
+) -> TokenizeSettings:
+    """The ``tokenize`` section (with the dataset's overrides applied): ``model`` → :class:`RQVAEConfig`
+    (``input_dim`` is always the embeddings' width), ``train`` → :class:`TrainConfig`, ``device``:
+    ``auto``, ``cpu``, ``cuda``, ``cuda:1``…; the seed is the top-level ``seed``."""
+    if not section:
         raise PipelineInputError(params_path, "missing section", field="tokenize")
     seed = params.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool):

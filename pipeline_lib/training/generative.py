@@ -20,7 +20,13 @@ from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.vocab import SemanticVocab, history_tokens
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
-from pipeline_lib.training.samples import Samples, evaluation_samples, prefix_samples
+from pipeline_lib.training.samples import (
+    Samples,
+    bucketed_batches,
+    evaluation_samples,
+    history_lengths,
+    prefix_samples,
+)
 
 
 @dataclass(frozen=True)
@@ -76,15 +82,17 @@ def train_generative(
     )
     scheduler = get_cosine_schedule_with_warmup(optimizer, optim.warmup_steps, optim.max_epochs * n_batches)
 
+    lengths = history_lengths(data.train.histories)
+
     def run_epoch(epoch: int) -> dict[str, float]:
         model.train()
-        order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed + epoch)).to(device)
+        batches = bucketed_batches(lengths, optim.batch_size, torch.Generator().manual_seed(seed + epoch))
         total = torch.zeros((), device=device)
-        bar = tqdm(order.split(optim.batch_size), desc=f"epoch {epoch}", leave=False)
-        for index in bar:
-            batch = data.train.select(index)
+        for index, width in tqdm(batches, desc=f"epoch {epoch}", leave=False):
+            batch = data.train.select(index.to(device))
             with autocast(device, optim.bf16):
-                loss = model.loss(history_tokens(data.item_tokens, batch.histories), data.item_tokens[batch.targets])
+                histories = history_tokens(data.item_tokens, batch.histories[:, -width:])
+                loss = model.loss(histories, data.item_tokens[batch.targets])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), optim.grad_clip)

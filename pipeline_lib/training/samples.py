@@ -66,3 +66,26 @@ def evaluation_samples(frame: pd.DataFrame, max_len: int) -> Samples:
         targets=torch.from_numpy(frame["target"].to_numpy(dtype=np.int64, copy=True)),
         users=torch.from_numpy(frame["user_id"].to_numpy(dtype=np.int64, copy=True)),
     )
+
+
+def history_lengths(histories: torch.Tensor) -> torch.Tensor:
+    """Number of real (non-padding) items per right-aligned history row, on the CPU."""
+    return (histories >= 0).sum(dim=1).cpu()
+
+
+def bucketed_batches(
+    lengths: torch.Tensor, batch_size: int, generator: torch.Generator, bucket_batches: int = 32
+) -> list[tuple[torch.Tensor, int]]:
+    """Shuffled mini-batches of similar history length: (sample indices, width = longest history).
+
+    The samples are shuffled, cut into buckets of ``bucket_batches`` batches, sorted by length
+    within a bucket, batched, and the batches shuffled again. Each batch then only needs its
+    ``width`` most recent history columns, so short histories stop paying for padding.
+    """
+    order = torch.randperm(len(lengths), generator=generator)
+    batches = []
+    for bucket in order.split(batch_size * bucket_batches):
+        bucket = bucket[torch.sort(lengths[bucket], stable=True).indices]
+        batches.extend(bucket.split(batch_size))
+    shuffled = torch.randperm(len(batches), generator=generator).tolist()
+    return [(batches[i], max(int(lengths[batches[i]].max()), 1)) for i in shuffled]

@@ -23,3 +23,25 @@ def test_evaluation_samples():
     assert s.histories.tolist() == [[2, 3], [-1, 4]]
     assert s.targets.tolist() == [9, 8] and s.users.tolist() == [0, 1]
     assert len(s.select(s.targets == 8)) == 1
+
+
+def test_bucketed_batches_cover_every_sample_once_with_tight_widths():
+    import torch
+
+    from pipeline_lib.training.samples import bucketed_batches, history_lengths
+
+    histories = torch.full((100, 8), -1)
+    lengths = torch.randint(1, 9, (100,), generator=torch.Generator().manual_seed(0))
+    for row, n in enumerate(lengths.tolist()):
+        histories[row, 8 - n :] = row
+    assert torch.equal(history_lengths(histories), lengths)
+    batches = bucketed_batches(lengths, 10, torch.Generator().manual_seed(1), bucket_batches=5)
+    seen = torch.cat([index for index, _ in batches])
+    assert sorted(seen.tolist()) == list(range(100))
+    for index, width in batches:
+        assert width == lengths[index].max()
+        assert (histories[index][:, : 8 - width] == -1).all()  # the columns cut off are padding only
+    spread = sum(int(lengths[i].max() - lengths[i].min()) for i, _ in batches) / len(batches)
+    assert spread < 3  # sorted within buckets: batches are far tighter than random ones
+    again = bucketed_batches(lengths, 10, torch.Generator().manual_seed(1), bucket_batches=5)
+    assert all(torch.equal(a, b) for (a, _), (b, _) in zip(batches, again))

@@ -1,0 +1,307 @@
+"""Training ETEGRec: RQ-VAE pretraining, then alternating optimisation of tokenizer and recommender (3.4).
+
+Epochs come in cycles of C: the first epoch of a cycle trains the tokenizer on eq. 17 with the
+recommender frozen, the other C − 1 train the recommender on eq. 18 with the tokenizer frozen.
+After every epoch that trained the tokenizer, every item is re-tokenized (with TIGER's collision
+token) and the prefix trie is rebuilt. Validation runs at the end of each cycle, so the recommender
+is always scored after it has trained on the current tokens. Two ablation schedules: ``joint``
+(Table 4's "w/o AT": every epoch trains both components on the sum of all losses, tokens re-derived
+after each epoch) and ``frozen`` (the pretrained tokenizer and its tokens are kept throughout).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+from transformers import get_cosine_schedule_with_warmup
+
+from pipeline_lib.data.split import SplitData, leave_one_out
+from pipeline_lib.device import autocast, resolve_device
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.evaluation import DecodeConfig, rank_generative
+from pipeline_lib.metrics import ranking_metrics
+from pipeline_lib.models.etegrec import AlignmentConfig, ETEGRec, JointLosses, Phase
+from pipeline_lib.models.generative import GenRecConfig
+from pipeline_lib.models.vocab import history_tokens
+from pipeline_lib.params import DatasetSpec, make_config, stage_section
+from pipeline_lib.tokenizer.rqvae import RQVAEConfig
+from pipeline_lib.tokenizer.training import TrainConfig
+from pipeline_lib.training.generative import fingerprint
+from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
+from pipeline_lib.training.samples import Samples, evaluation_samples, prefix_samples
+
+SCHEDULES = ("alternate", "joint", "frozen")
+
+
+@dataclass(frozen=True)
+class EvalSetting:
+    """History length (training and evaluation) and beam width of one evaluation protocol."""
+
+    max_history: int
+    beam_size: int
+
+
+# decor: DECOR's protocol, which its Table 1 compares ETEGRec under; etegrec: ETEGRec 4.1 (max length 50, beam 20).
+SETTINGS = {"decor": EvalSetting(max_history=20, beam_size=50), "etegrec": EvalSetting(max_history=50, beam_size=20)}
+
+
+@dataclass(frozen=True)
+class JointOptimConfig:
+    """AdamW (weight decay 0.05, 4.1.5) per component, each with its own learning rate and warmup + cosine
+    schedule; an epoch counts toward a component's schedule only if it trains it. ``patience`` counts
+    validations, which happen once per cycle of ``cycle_epochs``."""
+
+    schedule: str = "alternate"
+    cycle_epochs: int = 2
+    recommender_lr: float = 5e-3
+    tokenizer_lr: float = 1e-4
+    weight_decay: float = 0.05
+    recommender_warmup_steps: int = 8000
+    tokenizer_warmup_steps: int = 4000
+    batch_size: int = 512
+    max_epochs: int = 400
+    patience: int = 15
+    grad_clip: float = 1.0
+    bf16: bool = True
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.cycle_epochs < 2:
+            problem = "a tokenizer epoch, then recommender epochs"
+            raise ValueError(f"cycle_epochs must be ≥ 2 ({problem}), got {self.cycle_epochs}")
+        for name in ("batch_size", "max_epochs", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if not (self.recommender_lr > 0 and self.tokenizer_lr > 0 and self.weight_decay >= 0 and self.grad_clip > 0):
+            raise ValueError("need positive learning rates and grad_clip, and weight_decay ≥ 0")
+
+
+def epoch_phase(epoch: int, schedule: str, cycle_epochs: int) -> Phase:
+    """What epoch ``epoch`` (0-based) trains under ``schedule``."""
+    if schedule == "joint":
+        return Phase.JOINT
+    if schedule == "alternate" and epoch % cycle_epochs == 0:
+        return Phase.TOKENIZER
+    return Phase.RECOMMENDER
+
+
+@dataclass(frozen=True)
+class ETEGRecSettings:
+    """The ``etegrec`` params section as typed configs."""
+
+    rqvae: RQVAEConfig
+    pretrain: TrainConfig
+    recommender: GenRecConfig  # TIGER's backbone, reading the tokenizer's L levels plus the collision token
+    alignment: AlignmentConfig
+    optim: JointOptimConfig
+    setting: str  # a key of SETTINGS
+    decode: DecodeConfig  # the setting's beam width, the ``evaluate`` section's batch size and cut-offs
+    device: torch.device
+
+    @property
+    def max_history(self) -> int:
+        return SETTINGS[self.setting].max_history
+
+
+def _device(name: str, params_path: str | Path) -> torch.device:
+    try:
+        device = resolve_device(name)
+    except RuntimeError as err:
+        raise PipelineInputError(params_path, str(err), field="etegrec.device") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise PipelineInputError(params_path, "device is cuda but no GPU is available", field="etegrec.device")
+    return device
+
+
+def etegrec_settings(
+    params: dict[str, Any], spec: DatasetSpec, input_dim: int, params_path: str | Path
+) -> ETEGRecSettings:
+    """Parse ``etegrec`` (with the dataset's overrides) and ``evaluate`` (users per batch, cut-offs).
+
+    Sub-sections: ``rqvae`` (:class:`RQVAEConfig` but ``input_dim``, the embeddings' width),
+    ``pretrain`` (:class:`TrainConfig`), ``backbone`` (:class:`GenRecConfig`'s T5 keys); top-level keys
+    are ``setting``, ``device``, :class:`AlignmentConfig`'s and :class:`JointOptimConfig`'s.
+    """
+    section = stage_section(params, spec, "etegrec")
+    rqvae_values = {**(section.pop("rqvae", None) or {}), "input_dim": input_dim}
+    rqvae = make_config(RQVAEConfig, rqvae_values, params_path, "etegrec.rqvae")
+    pretrain = make_config(TrainConfig, dict(section.pop("pretrain", None) or {}), params_path, "etegrec.pretrain")
+    backbone = {
+        **(section.pop("backbone", None) or {}),
+        "levels": rqvae.levels + 1,
+        "codebook_size": rqvae.codebook_size,
+        "code_dim": rqvae.code_dim,
+    }
+    recommender = make_config(GenRecConfig, backbone, params_path, "etegrec.backbone")
+    setting = section.pop("setting", "decor")
+    if setting not in SETTINGS:
+        problem = f"setting must be one of {', '.join(SETTINGS)}, got {setting!r}"
+        raise PipelineInputError(params_path, problem, field="etegrec.setting")
+    device = _device(str(section.pop("device", "auto")), params_path)
+    alignment_keys = [f.name for f in fields(AlignmentConfig)]
+    alignment_values = {key: section.pop(key) for key in alignment_keys if key in section}
+    alignment = make_config(AlignmentConfig, alignment_values, params_path, "etegrec")
+    optim = make_config(JointOptimConfig, section, params_path, "etegrec")
+    evaluate = params.get("evaluate") or {}
+    decode_values = {
+        "beam_size": SETTINGS[setting].beam_size,
+        "batch_size": evaluate.get("batch_size", 256),
+        "ks": tuple(evaluate.get("ks", (5, 10))),
+    }
+    decode = make_config(DecodeConfig, decode_values, params_path, "evaluate")
+    return ETEGRecSettings(rqvae, pretrain, recommender, alignment, optim, setting, decode, device)
+
+
+@dataclass(frozen=True)
+class JointData:
+    """Everything training touches, on the device."""
+
+    train: Samples
+    valid: Samples
+    embeddings: Tensor  # [n_items, d_s]: z, the tokenizer's input (row i = item i)
+
+
+def joint_data(
+    split: SplitData, embeddings: Tensor, max_history: int, device: torch.device
+) -> tuple[JointData, Samples]:
+    """Training prefixes and validation / test samples with histories of at most ``max_history`` items,
+    cut afresh from the full sequences (the filter stage's tables hold ``filter.max_seq_len`` items)."""
+    train, valid, test = leave_one_out(split.sequences, max_history)
+    data = JointData(
+        train=prefix_samples(train, max_history).to(device),
+        valid=evaluation_samples(valid, max_history).to(device),
+        embeddings=embeddings.to(device),
+    )
+    return data, evaluation_samples(test, max_history).to(device)
+
+
+def _epochs_training(optim: JointOptimConfig, component: str) -> int:
+    """How many of the ``max_epochs`` epochs train ``component`` (``tokenizer`` or ``recommender``)."""
+    phases = [epoch_phase(e, optim.schedule, optim.cycle_epochs) for e in range(optim.max_epochs)]
+    return sum(p.trains_tokenizer if component == "tokenizer" else p.trains_recommender for p in phases)
+
+
+def rank_items(model: ETEGRec, histories: Tensor, decode: DecodeConfig, bf16: bool) -> Tensor:
+    """Top-``max(ks)`` items [U, k] by trie-constrained beam search over the model's current IDs."""
+    return rank_generative(model.recommender, histories, model.item_tokens(), model.trie(), decode, bf16)
+
+
+class JointTrainer:
+    """One AdamW optimizer and warmup + cosine schedule per component; ``run_epoch`` trains what the
+    epoch's phase trains (3.4) and re-tokenizes every item after an epoch that trained the tokenizer."""
+
+    COMPONENTS = ("tokenizer", "recommender")
+
+    def __init__(
+        self, model: ETEGRec, data: JointData, optim: JointOptimConfig, alignment: AlignmentConfig, seed: int
+    ):
+        self.model, self.data, self.optim, self.alignment, self.seed = model, data, optim, alignment, seed
+        self.device = data.embeddings.device
+        self.n_batches = -(-len(data.train) // optim.batch_size)
+        self.params = {
+            "tokenizer": list(model.tokenizer.parameters()),
+            "recommender": [p for m in model.recommender_side() for p in m.parameters()],
+        }
+        lrs = {"tokenizer": optim.tokenizer_lr, "recommender": optim.recommender_lr}
+        warmups = {"tokenizer": optim.tokenizer_warmup_steps, "recommender": optim.recommender_warmup_steps}
+        self.optimizers = {
+            name: torch.optim.AdamW(
+                self.params[name], lr=lrs[name], weight_decay=optim.weight_decay, fused=self.device.type == "cuda"
+            )
+            for name in self.COMPONENTS
+        }
+        self.schedulers = {
+            name: get_cosine_schedule_with_warmup(
+                self.optimizers[name], warmups[name], max(1, _epochs_training(optim, name) * self.n_batches)
+            )
+            for name in self.COMPONENTS
+        }
+
+    def stateful(self) -> dict[str, Any]:
+        """Optimizers and schedulers, for the checkpoint."""
+        state: dict[str, Any] = {f"{name}_optimizer": opt for name, opt in self.optimizers.items()}
+        state.update({f"{name}_scheduler": sched for name, sched in self.schedulers.items()})
+        return state
+
+    def run_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the shuffled training prefixes; returns the curve row (mean losses, learning rates)."""
+        phase = epoch_phase(epoch, self.optim.schedule, self.optim.cycle_epochs)
+        trained = [name for name in self.COMPONENTS if getattr(phase, f"trains_{name}")]
+        model, data = self.model, self.data
+        model.set_phase(phase)
+        item_tokens = model.item_tokens()
+        generator = torch.Generator().manual_seed(self.seed + epoch)
+        order = torch.randperm(len(data.train), generator=generator).to(self.device)
+        sums: dict[str, Tensor] = {}
+        for index in tqdm(order.split(self.optim.batch_size), desc=f"epoch {epoch} ({phase.value})", leave=False):
+            batch = data.train.select(index)
+            with autocast(self.device, self.optim.bf16):
+                losses = model.losses(
+                    history_tokens(item_tokens, batch.histories),
+                    item_tokens[batch.targets],
+                    batch.targets,
+                    data.embeddings[batch.targets],
+                    phase,
+                    self.alignment,
+                )
+            loss = losses.objective(self.alignment)
+            for name in trained:
+                self.optimizers[name].zero_grad(set_to_none=True)
+            loss.backward()
+            for name in trained:
+                torch.nn.utils.clip_grad_norm_(self.params[name], self.optim.grad_clip)
+                self.optimizers[name].step()
+                self.schedulers[name].step()
+            for key, value in _parts(losses, loss).items():
+                sums[key] = sums.get(key, 0.0) + value.detach()
+        row = {key: float(total) / self.n_batches for key, total in sums.items()}
+        row.update({f"lr_{name}": self.schedulers[name].get_last_lr()[0] for name in trained})
+        row["trains_tokenizer"] = float(phase.trains_tokenizer)
+        if phase.trains_tokenizer:
+            row["ids_changed"] = float(model.refresh_semantic_ids(data.embeddings))
+        return row
+
+
+def train_etegrec(
+    model: ETEGRec,
+    data: JointData,
+    optim: JointOptimConfig,
+    alignment: AlignmentConfig,
+    decode: DecodeConfig,
+    seed: int,
+    checkpoint: Path,
+    curve_path: Path | None,
+) -> LoopResult:
+    """Alternating (or joint / frozen-tokenizer) optimisation with early stopping on validation NDCG@10,
+    validated once per cycle.
+
+    ``model`` must hold the pretrained tokenizer and the semantic IDs it gives. The model (with its
+    IDs), both optimizers and both schedulers are checkpointed after every epoch, so a run resumes exactly.
+    """
+    trainer = JointTrainer(model, data, optim, alignment, seed)
+
+    def validate() -> dict[str, float]:
+        ranked = rank_items(model, data.valid.histories, decode, optim.bf16)
+        return ranking_metrics(ranked, data.valid.targets, decode.ks)
+
+    loop = LoopConfig(optim.max_epochs, optim.patience, eval_every=optim.cycle_epochs, monitor="ndcg@10")
+    run_id = fingerprint(
+        "etegrec", asdict(model.tokenizer.config), model.recommender.config.to_dict(), model.sia_space, asdict(optim),
+        asdict(alignment), asdict(decode), seed, data.embeddings, data.train.histories, data.train.targets,
+        model.semantic_ids,
+    )
+    return fit(loop, {"model": model}, trainer.stateful(), trainer.run_epoch, validate, checkpoint, run_id, curve_path)
+
+
+def _parts(losses: JointLosses, total: Tensor) -> dict[str, Tensor]:
+    """The batch's loss terms for the curve (those the phase computed)."""
+    parts = {"train_loss": total, "rec_loss": losses.rec, "sia_loss": losses.sia, "psa_loss": losses.psa}
+    if losses.sq is not None:
+        parts.update(sq_loss=losses.sq.total, recon_loss=losses.sq.recon)
+    return {key: value for key, value in parts.items() if value is not None}

@@ -1,0 +1,105 @@
+"""Stage etegrec: ETEGRec — an RQ-VAE over SASRec item embeddings, pretrained, then trained jointly with a
+T5 generative recommender by alternating optimisation (3.4); full-ranking test metrics under one setting."""
+
+import time
+
+import torch
+
+from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.data.store import read_split
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.io import write_json, write_parquet
+from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
+from pipeline_lib.models.etegrec import ETEGRec, save_etegrec
+from pipeline_lib.models.generative import GenerativeRecommender
+from pipeline_lib.params import dataset_spec, load_params
+from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.tokenizer.inputs import check_enough_items, load_item_embeddings
+from pipeline_lib.tokenizer.rqvae import save_rqvae
+from pipeline_lib.tokenizer.semantic_ids import (
+    CollisionOverflowError,
+    collision_stats,
+    semantic_id_frame,
+    utilization,
+)
+from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
+from pipeline_lib.training.etegrec import etegrec_settings, joint_data, rank_items, train_etegrec
+
+MODEL = "etegrec"
+
+
+def main() -> None:
+    args = dataset_argparser(__doc__).parse_args()
+    params = load_params(args.params)
+    spec = dataset_spec(params, args.dataset, args.params)
+    paths = DatasetPaths(args.dataset)
+    embeddings_path = paths.model_dir("sasrec") / "item_embeddings.safetensors"
+    if not embeddings_path.is_file():
+        raise PipelineInputError(embeddings_path, "not found; run the baseline stage for sasrec first (dvc repro)")
+    x = load_item_embeddings(embeddings_path, paths.items)
+    settings = etegrec_settings(params, spec, x.shape[1], args.params)
+    check_enough_items(x.shape[0], settings.rqvae.codebook_size, settings.pretrain.kmeans_init, embeddings_path)
+    seed, device = params["seed"], settings.device
+
+    started = time.perf_counter()
+    data, test = joint_data(read_split(paths), x, settings.max_history, device)
+    tokenizer = new_rqvae(settings.rqvae, seed, device)
+    pretrain = train_rqvae(tokenizer, data.embeddings, settings.pretrain, seed)
+    torch.manual_seed(seed)
+    recommender = GenerativeRecommender(settings.recommender)
+    model = ETEGRec(tokenizer, recommender, x.shape[0], settings.alignment.sia_space).to(device)
+    checkpoint = paths.checkpoint(MODEL)
+    try:
+        model.refresh_semantic_ids(data.embeddings)
+        result = train_etegrec(
+            model, data, settings.optim, settings.alignment, settings.decode, seed, checkpoint, paths.curve(MODEL)
+        )
+    except CollisionOverflowError as err:
+        hint = "; lower etegrec.tokenizer_lr / mu / lam or pretrain the tokenizer longer"
+        raise PipelineInputError(embeddings_path, f"{err}{hint}") from None
+    model.load_state_dict(result.best_weights["model"])
+
+    model_dir = paths.model_dir(MODEL)
+    save_etegrec(paths.model_weights(MODEL), paths.model_config(MODEL), model)
+    save_rqvae(model.tokenizer, model_dir / "tokenizer.safetensors")
+    write_parquet(model_dir / "semantic_ids.parquet", semantic_id_frame(model.semantic_ids))
+
+    ranked = rank_items(model, test.histories, settings.decode, settings.optim.bf16)
+    write_parquet(paths.user_ranks(MODEL), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
+    write_json(
+        paths.eval_metrics(MODEL),
+        {
+            "model": MODEL,
+            "dataset": args.dataset,
+            "setting": settings.setting,
+            "test": ranking_metrics(ranked, test.targets, settings.decode.ks),
+        },
+    )
+    checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
+    codes = model.semantic_ids[:, :-1]
+    seconds = [row["epoch_seconds"] for row in result.curve]
+    write_json(
+        paths.train_metrics(MODEL),
+        {
+            "best_epoch": result.best_epoch,
+            "epochs": result.epochs_run,
+            "valid": result.best_metrics,
+            "setting": settings.setting,
+            "schedule": settings.optim.schedule,
+            "sia": settings.alignment.sia,
+            "psa": settings.alignment.psa,
+            "pretrain_final_loss": pretrain.loss[-1],
+            "tokens": {
+                **collision_stats(codes),
+                **{f"utilization_l{i + 1}": u for i, u in enumerate(utilization(codes, settings.rqvae.codebook_size))},
+            },
+            "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+            "wall_seconds_this_run": time.perf_counter() - started,
+            "device": str(device),
+            "parameters": sum(p.numel() for p in model.parameters()),
+        },
+    )
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,175 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pipeline_lib.models.etegrec import (
+    AlignmentConfig,
+    ETEGRec,
+    Phase,
+    code_log_probs,
+    first_occurrences,
+    load_etegrec,
+    masked_mean,
+    psa_loss,
+    save_etegrec,
+    sia_loss,
+)
+from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig
+from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
+
+N_ITEMS, DIM, K = 30, 12, 8
+RQ = RQVAEConfig(input_dim=DIM, hidden_dims=(16,), code_dim=6, levels=3, codebook_size=K)
+REC = GenRecConfig(levels=4, codebook_size=K, d_model=16, d_kv=4, num_heads=2, d_ff=32,
+                   encoder_layers=1, decoder_layers=1, dropout=0.0)
+
+
+def log_dists(seed: int, shape=(5, 3, K)) -> torch.Tensor:
+    return torch.log_softmax(3 * torch.randn(shape, generator=torch.Generator().manual_seed(seed)), dim=-1)
+
+
+def test_sia_is_zero_for_identical_distributions_and_symmetric():
+    p, q = log_dists(0), log_dists(1)
+    assert sia_loss(p, p.clone()) == pytest.approx(0.0, abs=1e-6)
+    torch.testing.assert_close(sia_loss(p, q), sia_loss(q, p))
+    assert sia_loss(p, q) > 0
+
+
+def test_sia_is_the_level_sum_of_both_kl_divergences_averaged_over_the_batch():
+    p, q = log_dists(2), log_dists(3)
+    kl = lambda a, b: F.kl_div(b, a, log_target=True, reduction="none").sum(-1)  # KL(a ‖ b) per row and level
+    expected = (kl(p, q) + kl(q, p)).sum(-1).mean()
+    torch.testing.assert_close(sia_loss(p, q), expected)
+
+
+def test_psa_is_lower_for_aligned_pairs_than_for_mismatched_ones():
+    g = torch.Generator().manual_seed(0)
+    semantic = torch.randn(16, 10, generator=g)
+    aligned = semantic + 0.1 * torch.randn(16, 10, generator=g)
+    shuffled = aligned[torch.roll(torch.arange(16), 1)]
+    assert psa_loss(aligned, semantic, tau=0.07) < 0.1 * psa_loss(shuffled, semantic, tau=0.07)
+    # a perfectly aligned batch of orthogonal directions scores near zero; the loss is symmetric in its sides
+    eye = torch.eye(8)
+    assert psa_loss(eye, 3 * eye, tau=0.07) < 1e-3
+    torch.testing.assert_close(psa_loss(aligned, semantic, 0.5), psa_loss(semantic, aligned, 0.5))
+
+
+def test_psa_matches_eq16_written_out():
+    g = torch.Generator().manual_seed(1)
+    a, b, tau = torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g), 0.2
+    s = F.cosine_similarity(a[:, None], b[None], dim=-1) / tau  # s[i, j] = s(a_i, b_j)
+    expected = -(torch.log_softmax(s, dim=1).diag() + torch.log_softmax(s, dim=0).diag()).mean()
+    torch.testing.assert_close(psa_loss(a, b, tau), expected)
+
+
+def test_first_occurrences_and_masked_mean():
+    assert first_occurrences(torch.tensor([7, 3, 7, 5, 3])).tolist() == [1, 3, 0]
+    hidden = torch.arange(12.0).view(2, 3, 2)
+    mask = torch.tensor([[False, True, True], [True, False, False]])
+    torch.testing.assert_close(masked_mean(hidden, mask), torch.tensor([[3.0, 4.0], [6.0, 7.0]]))
+
+
+def joint(sia_space: str = "input") -> tuple[ETEGRec, torch.Tensor]:
+    torch.manual_seed(0)
+    model = ETEGRec(RQVAE(RQ), GenerativeRecommender(REC), N_ITEMS, sia_space)
+    z = torch.randn(N_ITEMS, DIM, generator=torch.Generator().manual_seed(1))
+    model.refresh_semantic_ids(z)
+    return model, z
+
+
+def batch(model: ETEGRec, z: torch.Tensor):
+    g = torch.Generator().manual_seed(2)
+    histories = torch.randint(0, N_ITEMS, (6, 3), generator=g)
+    histories[0, :2] = -1
+    targets = torch.tensor([4, 9, 4, 1, 22, 9])
+    tokens = model.item_tokens()
+    return tokens[histories].flatten(1), tokens[targets], targets, z[targets]
+
+
+def grads(module: torch.nn.Module) -> set[str]:
+    return {n for n, p in module.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+
+
+def test_recommender_phase_trains_the_recommender_side_only_and_sia_reaches_its_encoder():
+    model, z = joint()
+    model.set_phase(Phase.RECOMMENDER)
+    losses = model.losses(*batch(model, z), Phase.RECOMMENDER, AlignmentConfig())
+    assert losses.sq is None and losses.rec is not None
+    losses.objective(AlignmentConfig()).backward()
+    assert not grads(model.tokenizer) and not any(p.requires_grad for p in model.tokenizer.parameters())
+    assert {"weight", "bias"} <= grads(model.sequence_head) and {"weight", "bias"} <= grads(model.preference_head)
+
+    model.zero_grad()
+    only_sia = model.losses(*batch(model, z), Phase.RECOMMENDER, AlignmentConfig(psa=False))
+    only_sia.sia.backward()
+    assert any(name.startswith("block.0.layer.0") for name in grads(model.recommender.encoder))
+
+
+def test_tokenizer_phase_trains_the_tokenizer_only():
+    model, z = joint()
+    model.set_phase(Phase.TOKENIZER)
+    losses = model.losses(*batch(model, z), Phase.TOKENIZER, AlignmentConfig())
+    assert losses.rec is None and losses.sq is not None
+    losses.objective(AlignmentConfig()).backward()
+    assert not grads(model.recommender) and not grads(model.sequence_head) and not grads(model.preference_head)
+    assert "quantizer.codebooks" in grads(model.tokenizer)
+
+    model.zero_grad()  # the alignment losses alone reach the encoder, the codebooks and the decoder
+    alignment = model.losses(*batch(model, z), Phase.TOKENIZER, AlignmentConfig())
+    (alignment.sia + alignment.psa).backward()
+    assert {"quantizer.codebooks", "encoder.0.weight", "decoder.0.weight"} <= grads(model.tokenizer)
+
+
+def test_objective_weights_the_alignment_losses_eq_17_18():
+    model, z = joint()
+    cfg = AlignmentConfig(mu=0.5, lam=0.25)
+    rec = model.losses(*batch(model, z), Phase.RECOMMENDER, cfg)
+    torch.testing.assert_close(rec.objective(cfg), rec.rec + 0.5 * rec.sia + 0.25 * rec.psa)
+    tok = model.losses(*batch(model, z), Phase.TOKENIZER, cfg)
+    torch.testing.assert_close(tok.objective(cfg), tok.sq.total + 0.5 * tok.sia + 0.25 * tok.psa)
+    both = model.losses(*batch(model, z), Phase.JOINT, AlignmentConfig(sia=False, psa=False))
+    assert both.sia is None and both.psa is None
+    torch.testing.assert_close(both.objective(cfg), both.rec + both.sq.total)
+
+
+def test_sia_compares_the_target_and_sequence_code_distributions():
+    for space in ("input", "latent"):
+        model, z = joint(space)
+        history, target_tokens, targets, target_z = batch(model, z)
+        only_sia = AlignmentConfig(psa=False)
+        losses = model.losses(history, target_tokens, targets, target_z, Phase.RECOMMENDER, only_sia)
+        encoded = model.recommender.hidden_states(history, target_tokens)[0]
+        z_e = model.sequence_head(masked_mean(encoded.hidden, encoded.mask))
+        latent = model.tokenizer.encoder(z_e) if space == "input" else z_e
+        sequence = code_log_probs(model.tokenizer.quantizer(latent))
+        expected = sia_loss(code_log_probs(model.tokenizer(target_z).quant), sequence)
+        torch.testing.assert_close(losses.sia, expected)
+
+
+def test_refresh_derives_unique_ids_from_the_tokenizer_and_reports_changes():
+    model, z = joint()
+    assert model.refresh_semantic_ids(z) == 0.0
+    torch.testing.assert_close(model.semantic_ids, assign_semantic_ids(model.tokenizer.encode(z), K))
+    with torch.no_grad():
+        model.tokenizer.quantizer.codebooks[0] = model.tokenizer.quantizer.codebooks[0].flip(0)
+    assert model.refresh_semantic_ids(z) > 0
+    assert len(torch.unique(model.semantic_ids, dim=0)) == N_ITEMS
+    assert model.trie().n_items == N_ITEMS
+    assert model.item_tokens()[:-1].tolist() == model.recommender.vocab.tokens(model.semantic_ids).tolist()
+
+
+def test_mismatched_components_are_refused():
+    with pytest.raises(ValueError, match="collision token"):
+        ETEGRec(RQVAE(RQ), GenerativeRecommender(GenRecConfig(levels=3, codebook_size=K, d_model=16)), N_ITEMS)
+    with pytest.raises(ValueError, match="sia_space"):
+        AlignmentConfig(sia_space="output")
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model, z = joint("latent")
+    save_etegrec(tmp_path / "model.safetensors", tmp_path / "config.json", model)
+    loaded = load_etegrec(tmp_path / "model.safetensors")
+    assert loaded.sia_space == "latent"
+    assert torch.equal(loaded.semantic_ids, model.semantic_ids)
+    for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), name
