@@ -33,7 +33,13 @@ from pipeline_lib.tokenizer.rqvae import RQVAEConfig
 from pipeline_lib.tokenizer.training import TrainConfig
 from pipeline_lib.training.generative import fingerprint
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
-from pipeline_lib.training.samples import Samples, evaluation_samples, prefix_samples
+from pipeline_lib.training.samples import (
+    Samples,
+    bucketed_batches,
+    evaluation_samples,
+    history_lengths,
+    prefix_samples,
+)
 
 SCHEDULES = ("alternate", "joint", "frozen")
 
@@ -204,6 +210,7 @@ class JointTrainer:
         self.model, self.data, self.optim, self.alignment, self.seed = model, data, optim, alignment, seed
         self.device = data.embeddings.device
         self.n_batches = -(-len(data.train) // optim.batch_size)
+        self.lengths = history_lengths(data.train.histories)
         self.params = {
             "tokenizer": list(model.tokenizer.parameters()),
             "recommender": [p for m in model.recommender_side() for p in m.parameters()],
@@ -230,20 +237,21 @@ class JointTrainer:
         return state
 
     def run_epoch(self, epoch: int) -> dict[str, float]:
-        """One pass over the shuffled training prefixes; returns the curve row (mean losses, learning rates)."""
+        """One pass over the training prefixes in shuffled, length-bucketed batches (as TIGER trains), each cut
+        to its longest history; returns the curve row (mean losses, learning rates)."""
         phase = epoch_phase(epoch, self.optim.schedule, self.optim.cycle_epochs)
         trained = [name for name in self.COMPONENTS if getattr(phase, f"trains_{name}")]
         model, data = self.model, self.data
         model.set_phase(phase)
         item_tokens = model.item_tokens()
         generator = torch.Generator().manual_seed(self.seed + epoch)
-        order = torch.randperm(len(data.train), generator=generator).to(self.device)
+        batches = bucketed_batches(self.lengths, self.optim.batch_size, generator)
         sums: dict[str, Tensor] = {}
-        for index in tqdm(order.split(self.optim.batch_size), desc=f"epoch {epoch} ({phase.value})", leave=False):
-            batch = data.train.select(index)
+        for index, width in tqdm(batches, desc=f"epoch {epoch} ({phase.value})", leave=False):
+            batch = data.train.select(index.to(self.device))
             with autocast(self.device, self.optim.bf16):
                 losses = model.losses(
-                    history_tokens(item_tokens, batch.histories),
+                    history_tokens(item_tokens, batch.histories[:, -width:]),
                     item_tokens[batch.targets],
                     batch.targets,
                     data.embeddings[batch.targets],
@@ -260,7 +268,7 @@ class JointTrainer:
                 self.schedulers[name].step()
             for key, value in _parts(losses, loss).items():
                 sums[key] = sums.get(key, 0.0) + value.detach()
-        row = {key: float(total) / self.n_batches for key, total in sums.items()}
+        row = {key: float(total) / len(batches) for key, total in sums.items()}
         row.update({f"lr_{name}": self.schedulers[name].get_last_lr()[0] for name in trained})
         row["trains_tokenizer"] = float(phase.trains_tokenizer)
         if phase.trains_tokenizer:
