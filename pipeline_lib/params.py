@@ -24,7 +24,8 @@ class DatasetSpec:
     (processed LC-Rec / LETTER json). ``alpha`` and ``bos_queries`` are the dataset's DECOR
     defaults (paper Table 5), used unless the top-level params override them. ``overrides``
     holds per-dataset values for other sections (``{"train": {"max_epochs": 30}}``), which win
-    over the section's global values.
+    over the section's global values. ``profile`` names an entry of the top-level ``profiles``
+    (a reusable set of such overrides, e.g. ``cpu``); the dataset's own ``overrides`` win over it.
     """
 
     name: str
@@ -35,6 +36,7 @@ class DatasetSpec:
     path: str | None = None
     prefix: str | None = None
     sha256: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -62,6 +64,15 @@ def dataset_spec(params: dict[str, Any], name: str, params_path: str | Path = "p
         raise PipelineInputError(
             params_path, f"source must be one of {', '.join(SOURCES)}, got {source!r}", field=f"catalog.{name}.source"
         )
+    profile = entry.get("profile")
+    if profile is not None:
+        profiles = params.get("profiles") or {}
+        if profile not in profiles:
+            known = ", ".join(sorted(profiles)) or "none"
+            raise PipelineInputError(
+                params_path, f"unknown profile {profile!r} (known: {known})", field=f"catalog.{name}.profile"
+            )
+        entry["overrides"] = _merged(profiles[profile] or {}, entry.get("overrides") or {})
     try:
         return DatasetSpec(name=name, source=source, **entry)
     except TypeError as err:

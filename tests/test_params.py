@@ -9,9 +9,14 @@ PARAMS = {
     "alpha": None,
     "bos_queries": None,
     "train": {"lr": 0.003, "max_epochs": 200},
+    "profiles": {"cpu": {"train": {"max_epochs": 5, "lr": 0.005}}},
     "catalog": {
         "demo": {"source": "demo", "alpha": 0.4, "bos_queries": 16, "overrides": {"train": {"max_epochs": 8}}},
         "odd": {"source": "ftp", "alpha": 0.1, "bos_queries": 1},
+        "small": {"source": "demo", "alpha": 0.4, "bos_queries": 16, "profile": "cpu"},
+        "tuned": {"source": "demo", "alpha": 0.4, "bos_queries": 16, "profile": "cpu",
+                  "overrides": {"train": {"max_epochs": 9}}},
+        "typo": {"source": "demo", "alpha": 0.4, "bos_queries": 16, "profile": "gpu"},
     },
 }
 
@@ -25,6 +30,13 @@ def test_dataset_defaults_and_top_level_override():
 
 def test_stage_section_applies_dataset_overrides():
     assert stage_section(PARAMS, dataset_spec(PARAMS, "demo"), "train") == {"lr": 0.003, "max_epochs": 8}
+
+
+def test_profile_overrides_sit_between_section_and_dataset_overrides():
+    assert stage_section(PARAMS, dataset_spec(PARAMS, "small"), "train") == {"lr": 0.005, "max_epochs": 5}
+    assert stage_section(PARAMS, dataset_spec(PARAMS, "tuned"), "train") == {"lr": 0.005, "max_epochs": 9}
+    with pytest.raises(PipelineInputError, match="unknown profile 'gpu' \\(known: cpu\\)"):
+        dataset_spec(PARAMS, "typo")
 
 
 def test_bad_catalog_entries():

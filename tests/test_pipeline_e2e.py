@@ -1,0 +1,81 @@
+"""End to end: the whole ``dvc repro`` on the embedded demo data, in a throw-away copy of the repository.
+
+Runs for minutes (it trains every model of the demo), so it is marked ``slow``; CI runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS_ABOVE_POPULARITY = ("tiger", "decor", "sasrec", "gru4rec", "etegrec")
+
+pytestmark = pytest.mark.slow
+
+
+def _run(args: list[str], cwd: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@localhost",
+           "GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@localhost"}
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def _dvc(*args: str, cwd: Path) -> str:
+    return _run([sys.executable, "-m", "dvc", *args], cwd)
+
+
+def _copy_repository(target: Path) -> None:
+    """The files a clean clone would have (tracked, or new and not ignored), as a fresh git + DVC repo."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    _run(["git", "init", "-q"], target)
+    _run(["git", "add", "-A"], target)
+    _run(["git", "commit", "-q", "-m", "copy"], target)
+
+
+def _metric(repo: Path, model: str) -> dict[str, float]:
+    return json.loads((repo / "reports/metrics/demo/eval" / f"{model}.json").read_text())["test"]
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("repo")
+    _copy_repository(repo)
+    _dvc("repro", cwd=repo)
+    return repo
+
+
+def test_every_model_is_evaluated_and_beats_popularity(reproduced: Path) -> None:
+    floor = _metric(reproduced, "popularity")["recall@10"]
+    variants = ("tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor")
+    for model in variants + ("sasrec", "gru4rec", "etegrec"):
+        assert set(_metric(reproduced, model)) == {"recall@5", "recall@10", "ndcg@5", "ndcg@10"}
+    for model in MODELS_ABOVE_POPULARITY:
+        assert _metric(reproduced, model)["recall@10"] > floor, model
+
+
+def test_pipeline_is_up_to_date_after_repro(reproduced: Path) -> None:
+    assert "up to date" in _dvc("status", cwd=reproduced)
+
+
+def test_alpha_sweep_reaches_the_saved_model_config(reproduced: Path) -> None:
+    """``dvc exp run -S alpha=0.4`` retrains DECOR with alpha 0.4 (eq. 18) and saves it in its config."""
+    config = reproduced / "data/demo/models/decor/config.json"
+    assert json.loads(config.read_text())["alpha"] != 0.4
+    _dvc("exp", "run", "-S", "alpha=0.4", "train@demo-decor", cwd=reproduced)
+    assert json.loads(config.read_text())["alpha"] == 0.4
