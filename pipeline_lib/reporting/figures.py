@@ -1,0 +1,23 @@
+"""What the paper's figures share: a headless matplotlib backend and atomic PNG writing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before pyplot loads)
+from matplotlib.figure import Figure  # noqa: E402
+
+from pipeline_lib.io import atomic_path  # noqa: E402
+
+FIGURES_DIR = Path("reports") / "figures"
+
+
+def save_png(figure: Figure, path: str | Path, dpi: int = 150) -> None:
+    """Write ``figure`` as a PNG atomically, then release it."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
