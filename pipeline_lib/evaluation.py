@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 from pipeline_lib.decoding.beam_search import constrained_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.device import autocast
+from pipeline_lib.distributed import Distributed
 from pipeline_lib.models.generative import GenerativeRecommender, IncrementalBeamDecoder
 from pipeline_lib.models.vocab import history_tokens
 from pipeline_lib.training.samples import history_lengths
@@ -36,17 +37,22 @@ def rank_generative(
     trie: SemanticIdTrie,
     decode: DecodeConfig,
     bf16: bool,
+    dist: Distributed | None = None,
 ) -> torch.Tensor:
     """Top-``max(ks)`` items [U, k] for each history row [U, max_len], over the whole catalogue.
 
     Users are batched in order of history length so each batch drops its all-padding columns.
+    With ``dist`` over several processes, rank r decodes batches r, r + N, r + 2N, … (the very
+    batches a single process decodes, so each user's list is the same) and every rank receives
+    all users' lists.
     """
     model.eval()
     device = item_tokens.device
+    rank, world = (0, 1) if dist is None else (dist.rank, dist.world_size)
     lengths = history_lengths(histories)
-    by_length = torch.sort(lengths, stable=True).indices
-    ranked = []
-    for index in tqdm(by_length.split(decode.batch_size), desc="beam search", leave=False):
+    batches = torch.sort(lengths, stable=True).indices.split(decode.batch_size)
+    ranked = [torch.empty(0, decode.top_k, dtype=torch.int64, device=device)]
+    for index in tqdm(batches[rank::world], desc="beam search", leave=False, disable=rank > 0):
         width = max(int(lengths[index].max()), 1)
         tokens = history_tokens(item_tokens, histories[index.to(device), -width:])
         stepper = IncrementalBeamDecoder(model, tokens)
@@ -55,7 +61,13 @@ def rank_generative(
                 stepper, tokens.shape[0], trie, decode.beam_size, decode.top_k, device, on_select=stepper.select
             )
         ranked.append(items)
-    return torch.cat(ranked)[torch.argsort(by_length).to(device)]
+    mine = torch.cat(ranked)
+    if dist is not None:
+        mine = dist.gather_rows(mine, [sum(len(index) for index in batches[r::world]) for r in range(world)])
+    users = torch.cat([lengths.new_empty(0)] + [index for r in range(world) for index in batches[r::world]])
+    out = torch.empty_like(mine)
+    out[users.to(device)] = mine
+    return out
 
 
 @torch.no_grad()

@@ -1,8 +1,12 @@
-"""Stage evaluate: full-ranking test metrics of a trained generative variant (trie-constrained beam search)."""
+"""Stage evaluate: full-ranking test metrics of a trained generative variant (trie-constrained beam search).
+
+Launched as N processes (``accelerate launch --multi_gpu --num_processes N -m stages.evaluate …``), the
+users are decoded in shards and rank 0 writes the same outputs a single process would.
+"""
 
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
-from pipeline_lib.device import resolve_device
+from pipeline_lib.distributed import start
 from pipeline_lib.evaluation import DecodeConfig, composition_utilization, rank_generative
 from pipeline_lib.io import write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
@@ -23,7 +27,8 @@ def main() -> None:
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
     run = stage_section(params, spec, "train")
-    device = resolve_device(run.get("device", "auto"))
+    dist = start(run.get("device", "auto"))
+    device = dist.device
     decode = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate")
 
     codebooks = load_codebooks(paths.rqvae)
@@ -31,21 +36,23 @@ def main() -> None:
     data, test = generative_data(read_split(paths), sids, codebooks.shape[1], params["filter"]["max_seq_len"], device)
     model = load_generative(paths.model_weights(args.variant), codebooks, device)
 
-    ranked = rank_generative(model, test.histories, data.item_tokens, data.trie, decode, run.get("bf16", True))
-    if model.composition is not None:
-        layers = composition_utilization(model, test.histories, test.targets, data.item_tokens, decode.batch_size)
-    else:
-        layers = utilization(sids[:, :-1], codebooks.shape[1])
-    write_parquet(paths.user_ranks(args.variant), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
-    write_json(
-        paths.eval_metrics(args.variant),
-        {
-            "model": args.variant,
-            "dataset": args.dataset,
-            "test": ranking_metrics(ranked, test.targets, decode.ks),
-            "utilization": {f"layer_{i + 1}": share for i, share in enumerate(layers)},
-        },
-    )
+    ranked = rank_generative(model, test.histories, data.item_tokens, data.trie, decode, run.get("bf16", True), dist)
+    if dist.is_main:  # every rank holds all users' lists
+        if model.composition is not None:
+            layers = composition_utilization(model, test.histories, test.targets, data.item_tokens, decode.batch_size)
+        else:
+            layers = utilization(sids[:, :-1], codebooks.shape[1])
+        write_parquet(paths.user_ranks(args.variant), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
+        write_json(
+            paths.eval_metrics(args.variant),
+            {
+                "model": args.variant,
+                "dataset": args.dataset,
+                "test": ranking_metrics(ranked, test.targets, decode.ks),
+                "utilization": {f"layer_{i + 1}": share for i, share in enumerate(layers)},
+            },
+        )
+    dist.finish()
 
 
 if __name__ == "__main__":

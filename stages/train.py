@@ -1,4 +1,8 @@
-"""Stage train: one generative recommender variant (TIGER or a DECOR ablation, Table 2) on one dataset."""
+"""Stage train: one generative recommender variant (TIGER or a DECOR ablation, Table 2) on one dataset.
+
+Data-parallel over N processes (GPUs, or CPU processes) when launched by
+``accelerate launch --multi_gpu --num_processes N -m stages.train <dataset> <variant>``.
+"""
 
 import time
 
@@ -6,7 +10,7 @@ import torch
 
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
-from pipeline_lib.device import resolve_device
+from pipeline_lib.distributed import start
 from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.io import write_json
 from pipeline_lib.models.generative import GenerativeRecommender
@@ -34,7 +38,8 @@ def main() -> None:
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
     run = stage_section(params, spec, "train")
-    device = resolve_device(run.pop("device", "auto"))
+    dist = start(run.pop("device", "auto"))
+    device = dist.device
     optim = make_config(OptimConfig, run, args.params, "train")
     decode = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate")
 
@@ -54,24 +59,27 @@ def main() -> None:
 
     started = time.perf_counter()
     result = train_generative(
-        model, data, optim, decode, params["seed"], paths.checkpoint(args.variant), paths.curve(args.variant)
+        model, data, optim, decode, params["seed"], paths.checkpoint(args.variant), paths.curve(args.variant), dist
     )
-    model.load_state_dict(result.best_weights["model"])
-    save_generative(paths.model_weights(args.variant), paths.model_config(args.variant), model, args.variant)
-    paths.checkpoint(args.variant).unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
-    seconds = [row["epoch_seconds"] for row in result.curve]
-    write_json(
-        paths.train_metrics(args.variant),
-        {
-            "best_epoch": result.best_epoch,
-            "epochs": result.epochs_run,
-            "valid": result.best_metrics,
-            "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
-            "wall_seconds_this_run": time.perf_counter() - started,
-            "device": str(device),
-            "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        },
-    )
+    if dist.is_main:  # the other ranks hold the same weights and metrics
+        model.load_state_dict(result.best_weights["model"])
+        save_generative(paths.model_weights(args.variant), paths.model_config(args.variant), model, args.variant)
+        paths.checkpoint(args.variant).unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
+        seconds = [row["epoch_seconds"] for row in result.curve]
+        write_json(
+            paths.train_metrics(args.variant),
+            {
+                "best_epoch": result.best_epoch,
+                "epochs": result.epochs_run,
+                "valid": result.best_metrics,
+                "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+                "wall_seconds_this_run": time.perf_counter() - started,
+                "device": str(device),
+                "processes": dist.world_size,
+                "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            },
+        )
+    dist.finish()
 
 
 if __name__ == "__main__":

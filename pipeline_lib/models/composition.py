@@ -36,21 +36,25 @@ class AttentionPooling(nn.Module):
 class TokenComposition(nn.Module):
     """Φ_soft: a context-weighted mix of candidate embeddings, residually mixed with the static one.
 
-    α_{c'} = softmax_{c'}(⟨W_q u, W_k e_{c'}⟩) over the candidates (eq. 16),
+    α_{c'} = softmax_{c'}(⟨W_q u, W_k e_{c'}⟩ · s) over the candidates (eq. 16),
     ẽ = Σ α_{c'} e_{c'} (eq. 17), e_final = α·ẽ + (1 − α)·e_static (eq. 18).
+
+    ``scaled`` sets s = 1/√d as in scaled dot-product attention; eq. 16 as printed has s = 1
+    (``scaled=False``), whose logits saturate during training so that every context picks one code.
     """
 
-    def __init__(self, d_model: int, alpha: float):
+    def __init__(self, d_model: int, alpha: float, scaled: bool = True):
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
         self.alpha = alpha
+        self.scale = d_model**-0.5 if scaled else 1.0
         self.query = nn.Linear(d_model, d_model, bias=False)  # W_q
         self.key = nn.Linear(d_model, d_model, bias=False)  # W_k
 
     def weights(self, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """u [B, P, d], candidates [P, N, d] (position p composes over its own set) → α [B, P, N] (eq. 16)."""
-        logits = torch.einsum("bpd,pnd->bpn", self.query(u), self.key(candidates))
+        logits = torch.einsum("bpd,pnd->bpn", self.query(u), self.key(candidates)) * self.scale
         return torch.softmax(logits, dim=-1)
 
     def forward(self, static: torch.Tensor, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:

@@ -53,6 +53,7 @@ class GenRecConfig:
     fusion_dim: int = 128
     composition: bool = False
     alpha: float = 0.25
+    composition_scaled: bool = True
     attention_dim: int = 128
     bos_queries: int = 0
 
@@ -114,7 +115,9 @@ class GenerativeRecommender(nn.Module):
         else:
             self.embed = StaticEmbedding(self.vocab.size, config.d_model)
         self.pooling = AttentionPooling(config.d_model, config.attention_dim) if config.composition else None
-        self.composition = TokenComposition(config.d_model, config.alpha) if config.composition else None
+        self.composition = (
+            TokenComposition(config.d_model, config.alpha, config.composition_scaled) if config.composition else None
+        )
         self.bos = BOSQueries(config.bos_queries, config.d_model) if config.bos_queries else None
         self.encoder = _t5_stack(config, self.vocab, decoder=False)
         self.decoder = _t5_stack(config, self.vocab, decoder=True)
@@ -247,7 +250,10 @@ class IncrementalBeamDecoder:
     def select(self, parents: torch.Tensor) -> None:
         """``parents`` [B, n]: which of the previous call's prefixes each new beam extends."""
         offsets = torch.arange(self.batch, device=parents.device)[:, None] * self.width
-        self.cache.reorder_cache((offsets + parents).flatten())
+        index = (offsets + parents).flatten()
+        self.cache.self_attention_cache.reorder_cache(index)
+        if parents.shape[1] != self.width:  # a user's beams share cross-attention rows: only a width change moves them
+            self.cache.cross_attention_cache.reorder_cache(index)
         self.width = parents.shape[1]
         if self.width not in self.expanded:
             self.expanded[self.width] = self.history.repeat(self.width)

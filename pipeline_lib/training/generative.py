@@ -1,4 +1,9 @@
-"""Training the generative recommender (TIGER / DECOR variants) on device-resident samples."""
+"""Training the generative recommender (TIGER / DECOR variants) on device-resident samples.
+
+The whole training set lives on the device; a step indexes it with a batch of sample ids, so no
+per-sample Python runs. Under ``accelerate`` each rank trains on its slice of every global batch
+and the gradients are summed over the ranks (``pipeline_lib.distributed``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from transformers import get_cosine_schedule_with_warmup
 from pipeline_lib.data.split import SplitData
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.device import autocast
+from pipeline_lib.distributed import Distributed
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.generative import GenerativeRecommender
@@ -42,6 +48,7 @@ class OptimConfig:
     eval_every: int = 1
     grad_clip: float = 1.0
     bf16: bool = True
+    compile: bool = False  # torch.compile the training loss (forward + backward)
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,70 @@ def fingerprint(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+class GenerativeTrainer:
+    """AdamW (fused on CUDA) with warmup + cosine decay, gradient clipping, optional ``torch.compile``.
+
+    ``batches(epoch)`` are the global batches (sample indices) of an epoch, drawn from the seed
+    alone, so every process count sees the same ones; ``inputs`` cuts this rank's slice of one and
+    ``update`` takes one optimisation step on it.
+    """
+
+    def __init__(
+        self,
+        model: GenerativeRecommender,
+        data: TrainData,
+        optim: OptimConfig,
+        seed: int,
+        dist: Distributed | None = None,
+    ):
+        self.model, self.data, self.optim, self.seed = model, data, optim, seed
+        self.device = data.item_tokens.device
+        self.dist = Distributed(self.device) if dist is None else dist
+        self.dist.broadcast_module(model)
+        self.n_batches = -(-len(data.train) // optim.batch_size)
+        self.optimizer = torch.optim.AdamW(
+            model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay, fused=self.device.type == "cuda"
+        )
+        self.scheduler = get_cosine_schedule_with_warmup(
+            self.optimizer, optim.warmup_steps, optim.max_epochs * self.n_batches
+        )
+        self.lengths = history_lengths(data.train.histories)
+        self.loss = torch.compile(model.loss, dynamic=True) if optim.compile else model.loss
+
+    def batches(self, epoch: int) -> list[torch.Tensor]:
+        """The epoch's global batches of training-sample indices (CPU), bucketed by history length."""
+        generator = torch.Generator().manual_seed(self.seed + epoch)
+        return [index for index, _ in bucketed_batches(self.lengths, self.optim.batch_size, generator)]
+
+    def inputs(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """This rank's encoder tokens and target tokens of a global batch, and its loss weight."""
+        part, weight = self.dist.shard(index)
+        width = max(int(self.lengths[part].max()), 1)
+        batch = self.data.train.select(part.to(self.device))
+        histories = history_tokens(self.data.item_tokens, batch.histories[:, -width:])
+        return histories, self.data.item_tokens[batch.targets], weight
+
+    def update(self, histories: torch.Tensor, targets: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+        """One AdamW step on ``weight`` × the loss (eq. 1) summed over the ranks; returns the weighted loss."""
+        with autocast(self.device, self.optim.bf16):
+            loss = self.loss(histories, targets) * weight
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.dist.sum_gradients(self.model)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss.detach()
+
+    def run_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the training samples: mean loss over the global batches, and the last learning rate."""
+        self.model.train()
+        total = torch.zeros((), device=self.device)
+        for index in tqdm(self.batches(epoch), desc=f"epoch {epoch}", leave=False, disable=not self.dist.is_main):
+            total += self.update(*self.inputs(index))
+        return {"train_loss": float(self.dist.sum(total)) / self.n_batches, "lr": self.scheduler.get_last_lr()[0]}
+
+
 def train_generative(
     model: GenerativeRecommender,
     data: TrainData,
@@ -73,42 +144,22 @@ def train_generative(
     seed: int,
     checkpoint: Path,
     curve_path: Path,
+    dist: Distributed | None = None,
 ) -> LoopResult:
-    """AdamW + warmup/cosine schedule, early stopping on validation NDCG@10 by constrained beam search."""
-    device = data.item_tokens.device
-    n_batches = -(-len(data.train) // optim.batch_size)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay, fused=device.type == "cuda"
-    )
-    scheduler = get_cosine_schedule_with_warmup(optimizer, optim.warmup_steps, optim.max_epochs * n_batches)
-
-    lengths = history_lengths(data.train.histories)
-
-    def run_epoch(epoch: int) -> dict[str, float]:
-        model.train()
-        batches = bucketed_batches(lengths, optim.batch_size, torch.Generator().manual_seed(seed + epoch))
-        total = torch.zeros((), device=device)
-        for index, width in tqdm(batches, desc=f"epoch {epoch}", leave=False):
-            batch = data.train.select(index.to(device))
-            with autocast(device, optim.bf16):
-                histories = history_tokens(data.item_tokens, batch.histories[:, -width:])
-                loss = model.loss(histories, data.item_tokens[batch.targets])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), optim.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            total += loss.detach()
-        return {"train_loss": float(total) / n_batches, "lr": scheduler.get_last_lr()[0]}
+    """Train with early stopping on validation NDCG@10 by constrained beam search (sharded over ``dist``'s ranks)."""
+    trainer = GenerativeTrainer(model, data, optim, seed, dist)
 
     def validate() -> dict[str, float]:
-        ranked = rank_generative(model, data.valid.histories, data.item_tokens, data.trie, decode, optim.bf16)
+        ranked = rank_generative(model, data.valid.histories, data.item_tokens, data.trie, decode, optim.bf16, dist)
         return ranking_metrics(ranked, data.valid.targets, decode.ks)
 
     loop = LoopConfig(optim.max_epochs, optim.patience, optim.eval_every, monitor="ndcg@10")
-    run_id = fingerprint(model.config.to_dict(), asdict(optim), asdict(decode), seed, data.item_tokens)
-    return fit(loop, {"model": model}, {"optimizer": optimizer, "scheduler": scheduler}, run_epoch, validate,
-               checkpoint, run_id, curve_path)
+    # compiling changes how, not what, is computed: a checkpoint resumes with or without it
+    settings = {k: v for k, v in asdict(optim).items() if k != "compile"}
+    run_id = fingerprint(model.config.to_dict(), settings, asdict(decode), seed, data.item_tokens)
+    stateful = {"optimizer": trainer.optimizer, "scheduler": trainer.scheduler}
+    return fit(loop, {"model": model}, stateful, trainer.run_epoch, validate, checkpoint, run_id, curve_path,
+               main_process=trainer.dist.is_main)
 
 
 def generative_data(

@@ -77,8 +77,14 @@ def fit(
     checkpoint: Path,
     fingerprint: str,
     curve_path: Path | None = None,
+    main_process: bool = True,
 ) -> LoopResult:
-    """Train until ``max_epochs`` or ``patience`` evaluations without a better ``monitor`` value."""
+    """Train until ``max_epochs`` or ``patience`` evaluations without a better ``monitor`` value.
+
+    In a multi-process run every rank calls ``fit``; only the ``main_process`` writes the curve and
+    the checkpoint. ``validate`` must return the same metrics on every rank (the sharded evaluation
+    gathers all users' results before computing them), so all ranks stop at the same epoch.
+    """
     stateful: dict[str, Stateful] = {**models, **others}
     start, best_value, bad_evals = 0, float("-inf"), 0
     result = LoopResult(best_epoch=-1, best_metrics={}, best_weights=_weights(models))
@@ -106,21 +112,22 @@ def fit(
                 bad_evals += 1
         result.curve.append(row)
         result.epochs_run = epoch + 1
-        if curve_path is not None:
-            write_curve(curve_path, result.curve)
-        save_state(
-            checkpoint,
-            {
-                "fingerprint": fingerprint,
-                "epoch": epoch,
-                "best_value": best_value,
-                "bad_evals": bad_evals,
-                "best_epoch": result.best_epoch,
-                "best_metrics": result.best_metrics,
-                "best_weights": result.best_weights,
-                "curve": result.curve,
-                "state": {name: obj.state_dict() for name, obj in stateful.items()},
-                "rng": _rng_state(),
-            },
-        )
+        if main_process:
+            if curve_path is not None:
+                write_curve(curve_path, result.curve)
+            save_state(
+                checkpoint,
+                {
+                    "fingerprint": fingerprint,
+                    "epoch": epoch,
+                    "best_value": best_value,
+                    "bad_evals": bad_evals,
+                    "best_epoch": result.best_epoch,
+                    "best_metrics": result.best_metrics,
+                    "best_weights": result.best_weights,
+                    "curve": result.curve,
+                    "state": {name: obj.state_dict() for name, obj in stateful.items()},
+                    "rng": _rng_state(),
+                },
+            )
     return result

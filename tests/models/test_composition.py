@@ -49,3 +49,15 @@ def test_composition_is_residual_mix():
 def test_alpha_out_of_range():
     with pytest.raises(ValueError, match="alpha"):
         TokenComposition(d_model=4, alpha=1.5)
+
+
+def test_scaled_logits_are_the_printed_ones_over_sqrt_d():
+    """eq. 16 with ``scaled``: ⟨W_q u, W_k e⟩ / √d; without: the inner product as printed."""
+    torch.manual_seed(2)
+    u, candidates = torch.randn(2, 3, 16), torch.randn(3, 5, 16)
+    printed = TokenComposition(d_model=16, alpha=0.5, scaled=False)
+    scaled = TokenComposition(d_model=16, alpha=0.5, scaled=True)
+    scaled.load_state_dict(printed.state_dict())
+    logits = torch.einsum("bpd,pnd->bpn", printed.query(u), printed.key(candidates))
+    torch.testing.assert_close(printed.weights(u, candidates), torch.softmax(logits, -1))
+    torch.testing.assert_close(scaled.weights(u, candidates), torch.softmax(logits / 4.0, -1))
