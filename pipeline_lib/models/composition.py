@@ -39,11 +39,11 @@ class TokenComposition(nn.Module):
     α_{c'} = softmax_{c'}(⟨W_q u, W_k e_{c'}⟩ · s) over the candidates (eq. 16),
     ẽ = Σ α_{c'} e_{c'} (eq. 17), e_final = α·ẽ + (1 − α)·e_static (eq. 18).
 
-    ``scaled`` sets s = 1/√d as in scaled dot-product attention; eq. 16 as printed has s = 1
-    (``scaled=False``), whose logits saturate during training so that every context picks one code.
+    Eq. 16 as printed has s = 1 (``scaled=False``); ``scaled`` sets s = 1/√d as in scaled
+    dot-product attention.
     """
 
-    def __init__(self, d_model: int, alpha: float, scaled: bool = True):
+    def __init__(self, d_model: int, alpha: float, scaled: bool = False):
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")

@@ -53,7 +53,7 @@ class GenRecConfig:
     fusion_dim: int = 128
     composition: bool = False
     alpha: float = 0.25
-    composition_scaled: bool = True
+    composition_scaled: bool = False
     attention_dim: int = 128
     bos_queries: int = 0
 
