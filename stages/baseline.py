@@ -12,6 +12,7 @@ from pipeline_lib.io import write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.training.loop import run_summary
 from pipeline_lib.training.sequential import (
     SEQUENTIAL_MODELS,
     BaselineConfig,
@@ -63,17 +64,11 @@ def main() -> None:
         {"model": args.model, "dataset": args.dataset, "test": ranking_metrics(ranked, test.targets, ks)},
     )
     checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
-    seconds = [row["epoch_seconds"] for row in result.curve]
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     write_json(
         paths.train_metrics(args.model),
         {
-            "best_epoch": result.best_epoch,
-            "epochs": result.epochs_run,
-            "valid": result.best_metrics,
-            "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
-            "wall_seconds_this_run": time.perf_counter() - started,
-            "device": str(device),
-            "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            **run_summary(result, started, device, trainable),
             "loss": optim.loss,
             "exclude_history": optim.exclude_history,
         },

@@ -24,6 +24,7 @@ from pipeline_lib.tokenizer.semantic_ids import (
 )
 from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
 from pipeline_lib.training.etegrec import etegrec_settings, joint_data, rank_items, train_etegrec
+from pipeline_lib.training.loop import run_summary
 
 MODEL = "etegrec"
 
@@ -77,13 +78,10 @@ def main() -> None:
     )
     checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
     codes = model.semantic_ids[:, :-1]
-    seconds = [row["epoch_seconds"] for row in result.curve]
     write_json(
         paths.train_metrics(MODEL),
         {
-            "best_epoch": result.best_epoch,
-            "epochs": result.epochs_run,
-            "valid": result.best_metrics,
+            **run_summary(result, started, device, sum(p.numel() for p in model.parameters())),
             "setting": settings.setting,
             "schedule": settings.optim.schedule,
             "sia": settings.alignment.sia,
@@ -93,10 +91,6 @@ def main() -> None:
                 **collision_stats(codes),
                 **{f"utilization_l{i + 1}": u for i, u in enumerate(utilization(codes, settings.rqvae.codebook_size))},
             },
-            "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
-            "wall_seconds_this_run": time.perf_counter() - started,
-            "device": str(device),
-            "parameters": sum(p.numel() for p in model.parameters()),
         },
     )
 

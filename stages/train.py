@@ -28,6 +28,7 @@ from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
 from pipeline_lib.training.generative import OptimConfig, generative_data, train_generative
+from pipeline_lib.training.loop import run_summary
 
 
 def main() -> None:
@@ -65,19 +66,10 @@ def main() -> None:
         model.load_state_dict(result.best_weights["model"])
         save_generative(paths.model_weights(args.variant), paths.model_config(args.variant), model, args.variant)
         paths.checkpoint(args.variant).unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
-        seconds = [row["epoch_seconds"] for row in result.curve]
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         write_json(
             paths.train_metrics(args.variant),
-            {
-                "best_epoch": result.best_epoch,
-                "epochs": result.epochs_run,
-                "valid": result.best_metrics,
-                "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
-                "wall_seconds_this_run": time.perf_counter() - started,
-                "device": str(device),
-                "processes": dist.world_size,
-                "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-            },
+            {**run_summary(result, started, device, trainable), "processes": dist.world_size},
         )
     dist.finish()
 

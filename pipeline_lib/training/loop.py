@@ -45,6 +45,20 @@ class LoopResult:
     epochs_run: int = 0
 
 
+def run_summary(result: LoopResult, started: float, device: torch.device, parameters: int) -> dict[str, object]:
+    """The fields every stage's ``train/<model>.json`` shares: best epoch and its validation metrics, timings."""
+    seconds = [row["epoch_seconds"] for row in result.curve]
+    return {
+        "best_epoch": result.best_epoch,
+        "epochs": result.epochs_run,
+        "valid": result.best_metrics,
+        "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+        "wall_seconds_this_run": time.perf_counter() - started,
+        "device": str(device),
+        "parameters": parameters,
+    }
+
+
 def _rng_state() -> dict[str, torch.Tensor]:
     state = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
