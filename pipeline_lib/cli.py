@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from pipeline_lib.device import use_deterministic_algorithms
 from pipeline_lib.errors import PipelineInputError
 
 
@@ -17,7 +18,8 @@ def dataset_argparser(description: str) -> argparse.ArgumentParser:
 
 
 def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's ``main``; bad input ends it with a one-line message and exit code 2."""
+    """Run a stage's ``main`` with deterministic kernels; bad input ends it with a one-line message and exit code 2."""
+    use_deterministic_algorithms()
     try:
         main()
     except PipelineInputError as err:

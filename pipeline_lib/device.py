@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import torch
 
@@ -12,6 +13,14 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def use_deterministic_algorithms() -> None:
+    """Same seed and device → same weights and metrics. Without this, parallel CPU reductions in the
+    backward pass (e.g. embedding gradients) make two identical training runs drift apart after a few
+    steps. Ops that have no deterministic kernel only warn; cuBLAS needs a fixed workspace."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:

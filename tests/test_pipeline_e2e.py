@@ -33,12 +33,15 @@ def _dvc(*args: str, cwd: Path) -> str:
 
 
 def _copy_repository(target: Path) -> None:
-    """The files a clean clone would have (tracked, or new and not ignored), as a fresh git + DVC repo."""
+    """The files a clean clone would have (tracked, or new and not ignored), as a fresh git + DVC repo,
+    without the committed ``reports/`` so that every metric checked below comes from this run."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout.split("\0")
     for name in filter(None, listed):
+        if name.startswith("reports/"):
+            continue
         source = REPO / name
         if source.is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
