@@ -15,15 +15,8 @@ from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.io import write_json
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.store import save_generative
-from pipeline_lib.models.variants import VARIANTS, variant_config
-from pipeline_lib.params import (
-    bos_query_count,
-    composition_alpha,
-    dataset_spec,
-    load_params,
-    make_config,
-    stage_section,
-)
+from pipeline_lib.models.variants import VARIANTS, dataset_variant_config
+from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
@@ -47,14 +40,7 @@ def main() -> None:
     codebooks = load_codebooks(paths.rqvae)
     sids = read_semantic_ids(paths.semantic_ids)
     data, _ = generative_data(read_split(paths), sids, codebooks.shape[1], params["filter"]["max_seq_len"], device)
-    config = variant_config(
-        args.variant,
-        stage_section(params, spec, "model"),
-        composition_alpha(params, spec),
-        bos_query_count(params, spec),
-        code_dim=codebooks.shape[2],
-        codebook_size=codebooks.shape[1],
-    )
+    config = dataset_variant_config(args.variant, params, spec, codebooks)
     torch.manual_seed(params["seed"])
     model = GenerativeRecommender(config, codebooks).to(device)
 

@@ -13,15 +13,8 @@ from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthet
 from pipeline_lib.data.store import read_split
 from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.models.generative import GenRecConfig
-from pipeline_lib.models.variants import variant_config
-from pipeline_lib.params import (
-    bos_query_count,
-    composition_alpha,
-    dataset_spec,
-    load_params,
-    make_config,
-    stage_section,
-)
+from pipeline_lib.models.variants import dataset_variant_config
+from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
@@ -80,12 +73,5 @@ def load_setup(
     optim = replace(make_config(OptimConfig, train, params_path, "train"), **train_overrides)
     decode = replace(make_config(DecodeConfig, stage_section(params, spec, "evaluate"), params_path, "evaluate"),
                      **decode_overrides)
-    config = variant_config(
-        variant,
-        stage_section(params, spec, "model"),
-        composition_alpha(params, spec),
-        bos_query_count(params, spec),
-        code_dim=codebooks.shape[2],
-        codebook_size=codebooks.shape[1],
-    )
+    config = dataset_variant_config(variant, params, spec, codebooks)
     return BenchSetup(dataset, variant, synthetic is not None, data, sids, codebooks, config, optim, decode, params["seed"])
