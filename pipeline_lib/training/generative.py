@@ -43,12 +43,19 @@ class OptimConfig:
     lr: float = 3e-3
     weight_decay: float = 0.05
     warmup_steps: int = 10_000
+    warmup_epochs: float | None = None  # when set, the warm-up lasts this many epochs instead of warmup_steps
     max_epochs: int = 200
     patience: int = 20
     eval_every: int = 1
     grad_clip: float = 1.0
     bf16: bool = True
     compile: bool = False  # torch.compile the training loss (forward + backward)
+
+    def warmup(self, steps_per_epoch: int) -> int:
+        """Linear warm-up length in optimiser steps: ``warmup_epochs`` × steps per epoch when set, else ``warmup_steps``."""
+        if self.warmup_epochs is None:
+            return self.warmup_steps
+        return max(1, round(self.warmup_epochs * steps_per_epoch))
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,7 @@ class GenerativeTrainer:
             model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay, fused=self.device.type == "cuda"
         )
         self.scheduler = get_cosine_schedule_with_warmup(
-            self.optimizer, optim.warmup_steps, optim.max_epochs * self.n_batches
+            self.optimizer, optim.warmup(self.n_batches), optim.max_epochs * self.n_batches
         )
         self.lengths = history_lengths(data.train.histories)
         self.loss = torch.compile(model.loss, dynamic=True) if optim.compile else model.loss
