@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from pipeline_lib.device import use_deterministic_algorithms
 from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.locking import exclusive_run, lock_name
 
 
 def dataset_argparser(description: str) -> argparse.ArgumentParser:
@@ -18,10 +19,12 @@ def dataset_argparser(description: str) -> argparse.ArgumentParser:
 
 
 def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's ``main`` with deterministic kernels; bad input ends it with a one-line message and exit code 2."""
+    """Run a stage's ``main`` with deterministic kernels and the stage's output lock
+    (:mod:`pipeline_lib.locking`); bad input or a busy lock ends it with a one-line message and exit code 2."""
     use_deterministic_algorithms()
     try:
-        main()
+        with exclusive_run(lock_name(sys.argv)):
+            main()
     except PipelineInputError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

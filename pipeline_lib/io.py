@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,12 +29,39 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the permissions a plain open() would
     try:
         yield tmp
+        # mkstemp (and writers that recreate the file, like safetensors) make 0600: give the file
+        # the permissions a plain open() would
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``path``; if the block succeeds, it replaces ``path`` whole.
+
+    For outputs made of several files (a split, a tokenizer, a model folder): a failure half-way
+    leaves the previous complete folder (or none), never a mix of old and new files. Only the
+    instant between two renames has no folder at ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield staging
+        os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes 0700
+        if path.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, retired / path.name)
+            os.replace(staging, path)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -50,10 +79,30 @@ def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
 
 
 def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
-    """Write tensors as safetensors (contiguous CPU copies), atomically."""
+    """Write tensors as safetensors (contiguous CPU copies), atomically and byte-reproducibly.
+
+    safetensors serialises its header (tensor entries and ``__metadata__``) from hash maps, so the
+    key order — and with it the file's bytes — can change from run to run; the header is rewritten
+    with sorted keys so the same tensors and metadata always give the same file.
+    """
     flat = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(flat, str(tmp), metadata=metadata)
+        _canonicalise_safetensors_header(tmp)
+
+
+def _canonicalise_safetensors_header(path: Path) -> None:
+    """Rewrite a safetensors file's JSON header with sorted keys (data offsets are unchanged)."""
+    with open(path, "rb") as fh:
+        (size,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(size))
+        body = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+        body += b" " * (-len(body) % 8)  # the data section starts 8-byte aligned, as safetensors writes it
+        rewritten = path.with_name(path.name + ".canonical")
+        with open(rewritten, "wb") as out:
+            out.write(struct.pack("<Q", len(body)) + body)
+            shutil.copyfileobj(fh, out)
+    os.replace(rewritten, path)
 
 
 def read_tensors(path: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:

@@ -116,6 +116,10 @@ class DatasetPaths:
     def train_metrics(self, model: str) -> Path:
         return self.metrics / "train" / f"{model}.json"
 
+    def timings(self, model: str) -> Path:
+        """Wall-clock timings of a model's training run (kept apart from the reproducible metrics)."""
+        return self.root / "reports" / "timings" / self.name / f"{model}.json"
+
     def eval_metrics(self, model: str) -> Path:
         return self.metrics / "eval" / f"{model}.json"
 

@@ -8,11 +8,11 @@ from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.device import resolve_device
 from pipeline_lib.evaluation import DecodeConfig
-from pipeline_lib.io import write_json, write_parquet
+from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths
-from pipeline_lib.training.loop import run_summary
+from pipeline_lib.training.loop import run_summary, run_timings
 from pipeline_lib.training.sequential import (
     SEQUENTIAL_MODELS,
     BaselineConfig,
@@ -53,9 +53,11 @@ def main() -> None:
     checkpoint = paths.checkpoint(args.model)
     result = train_sequential(model, train, valid, optim, ks, params["seed"], checkpoint, paths.curve(args.model))
     model.load_state_dict(result.best_weights["model"])
-    save_sequential(paths.model_weights(args.model), paths.model_config(args.model), model, args.model)
-    if args.model == "sasrec":
-        save_item_embeddings(paths.item_embeddings_of(args.model), model)
+    with atomic_directory(paths.model_dir(args.model)) as staged:
+        save_sequential(staged / paths.model_weights(args.model).name,
+                        staged / paths.model_config(args.model).name, model, args.model)
+        if args.model == "sasrec":
+            save_item_embeddings(staged / paths.item_embeddings_of(args.model).name, model)
 
     ranked = rank_sequential(model, test.histories, max(ks), optim.batch_size, optim.exclude_history)
     write_parquet(paths.user_ranks(args.model), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
@@ -68,11 +70,12 @@ def main() -> None:
     write_json(
         paths.train_metrics(args.model),
         {
-            **run_summary(result, started, device, trainable),
+            **run_summary(result, device, trainable),
             "loss": optim.loss,
             "exclude_history": optim.exclude_history,
         },
     )
+    write_json(paths.timings(args.model), run_timings(result, started))
 
 
 if __name__ == "__main__":

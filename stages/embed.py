@@ -4,7 +4,7 @@ from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.sources import load_item_meta
 from pipeline_lib.data.store import read_table
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.io import write_parquet, write_tensors
+from pipeline_lib.io import atomic_directory, write_parquet, write_tensors
 from pipeline_lib.params import dataset_spec, load_params
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.text.embedding import EmbedConfig, embed_items, item_texts
@@ -24,8 +24,9 @@ def main() -> None:
     meta = load_item_meta(spec, paths.raw, set(items["parent_asin"]), require_title=config.require_title)
     texts = item_texts(items, meta, config)
     embeddings = embed_items(texts, config)
-    write_parquet(paths.item_text, texts)
-    write_tensors(paths.item_embeddings, {"embeddings": embeddings}, metadata={"model": config.model})
+    with atomic_directory(paths.embedded) as staged:
+        write_parquet(staged / paths.item_text.name, texts)
+        write_tensors(staged / paths.item_embeddings.name, {"embeddings": embeddings}, metadata={"model": config.model})
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import torch
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.io import write_json, write_parquet
+from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.models.etegrec import ETEGRec, save_etegrec
 from pipeline_lib.models.generative import GenerativeRecommender
@@ -24,7 +24,7 @@ from pipeline_lib.tokenizer.semantic_ids import (
 )
 from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
 from pipeline_lib.training.etegrec import etegrec_settings, joint_data, rank_items, train_etegrec
-from pipeline_lib.training.loop import run_summary
+from pipeline_lib.training.loop import run_summary, run_timings
 
 MODEL = "etegrec"
 
@@ -60,10 +60,10 @@ def main() -> None:
         raise PipelineInputError(embeddings_path, f"{err}{hint}") from None
     model.load_state_dict(result.best_weights["model"])
 
-    model_dir = paths.model_dir(MODEL)
-    save_etegrec(paths.model_weights(MODEL), paths.model_config(MODEL), model)
-    save_rqvae(model.tokenizer, model_dir / "tokenizer.safetensors")
-    write_parquet(model_dir / "semantic_ids.parquet", semantic_id_frame(model.semantic_ids))
+    with atomic_directory(paths.model_dir(MODEL)) as staged:
+        save_etegrec(staged / paths.model_weights(MODEL).name, staged / paths.model_config(MODEL).name, model)
+        save_rqvae(model.tokenizer, staged / "tokenizer.safetensors")
+        write_parquet(staged / "semantic_ids.parquet", semantic_id_frame(model.semantic_ids))
 
     ranked = rank_items(model, test.histories, settings.decode, settings.optim.bf16)
     write_parquet(paths.user_ranks(MODEL), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
@@ -81,7 +81,7 @@ def main() -> None:
     write_json(
         paths.train_metrics(MODEL),
         {
-            **run_summary(result, started, device, sum(p.numel() for p in model.parameters())),
+            **run_summary(result, device, sum(p.numel() for p in model.parameters())),
             "setting": settings.setting,
             "schedule": settings.optim.schedule,
             "sia": settings.alignment.sia,
@@ -93,6 +93,7 @@ def main() -> None:
             },
         },
     )
+    write_json(paths.timings(MODEL), run_timings(result, started))
 
 
 if __name__ == "__main__":

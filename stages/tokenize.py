@@ -4,7 +4,7 @@ import time
 
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.io import write_json, write_parquet
+from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.params import dataset_spec, load_params, stage_section
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.tokenizer.evaluation import tokenizer_metrics
@@ -36,8 +36,9 @@ def main() -> None:
         raise PipelineInputError(paths.item_embeddings, str(err)) from None
     metrics = tokenizer_metrics(model, x, codes)
 
-    save_rqvae(model, paths.rqvae)
-    write_parquet(paths.semantic_ids, semantic_id_frame(ids))
+    with atomic_directory(paths.tokenizer) as staged:
+        save_rqvae(model, staged / paths.rqvae.name)
+        write_parquet(staged / paths.semantic_ids.name, semantic_id_frame(ids))
     write_json(paths.tokenizer_metrics, metrics)
     summary = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
     print(f"tokenize {args.dataset} on {settings.device}: {summary} ({time.perf_counter() - start:.1f} s)")

@@ -12,7 +12,7 @@ from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
 from pipeline_lib.evaluation import DecodeConfig
-from pipeline_lib.io import write_json
+from pipeline_lib.io import atomic_directory, write_json
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.store import save_generative
 from pipeline_lib.models.variants import VARIANTS, dataset_variant_config
@@ -21,7 +21,7 @@ from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
 from pipeline_lib.training.generative import OptimConfig, generative_data, train_generative
-from pipeline_lib.training.loop import run_summary
+from pipeline_lib.training.loop import run_summary, run_timings
 
 
 def main() -> None:
@@ -50,13 +50,16 @@ def main() -> None:
     )
     if dist.is_main:  # the other ranks hold the same weights and metrics
         model.load_state_dict(result.best_weights["model"])
-        save_generative(paths.model_weights(args.variant), paths.model_config(args.variant), model, args.variant)
+        with atomic_directory(paths.model_dir(args.variant)) as staged:
+            save_generative(staged / paths.model_weights(args.variant).name,
+                            staged / paths.model_config(args.variant).name, model, args.variant)
         paths.checkpoint(args.variant).unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         write_json(
             paths.train_metrics(args.variant),
-            {**run_summary(result, started, device, trainable), "processes": dist.world_size},
+            {**run_summary(result, device, trainable), "processes": dist.world_size},
         )
+        write_json(paths.timings(args.variant), run_timings(result, started))
     dist.finish()
 
 

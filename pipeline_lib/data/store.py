@@ -8,7 +8,7 @@ import pandas as pd
 
 from pipeline_lib.data.split import SplitData
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.io import write_parquet
+from pipeline_lib.io import atomic_directory, write_parquet
 from pipeline_lib.paths import DatasetPaths
 
 _COLUMNS = {
@@ -22,8 +22,10 @@ _COLUMNS = {
 
 
 def write_split(paths: DatasetPaths, split: SplitData) -> None:
-    for name in _COLUMNS:
-        write_parquet(getattr(paths, name), getattr(split, name))
+    """All six tables into ``paths.filtered``, as one all-or-nothing folder."""
+    with atomic_directory(paths.filtered) as staged:
+        for name in _COLUMNS:
+            write_parquet(staged / getattr(paths, name).name, getattr(split, name))
 
 
 def read_table(path: Path, name: str) -> pd.DataFrame:

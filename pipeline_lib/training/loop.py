@@ -45,17 +45,27 @@ class LoopResult:
     epochs_run: int = 0
 
 
-def run_summary(result: LoopResult, started: float, device: torch.device, parameters: int) -> dict[str, object]:
-    """The fields every stage's ``train/<model>.json`` shares: best epoch and its validation metrics, timings."""
-    seconds = [row["epoch_seconds"] for row in result.curve]
+def run_summary(result: LoopResult, device: torch.device, parameters: int) -> dict[str, object]:
+    """The fields every stage's ``train/<model>.json`` shares: best epoch and its validation metrics.
+
+    Only what the same inputs reproduce bit for bit; wall-clock times go to :func:`run_timings`'s
+    separate file, so a re-run writes the same metrics file and no downstream stage re-runs for it.
+    """
     return {
         "best_epoch": result.best_epoch,
         "epochs": result.epochs_run,
         "valid": result.best_metrics,
-        "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
-        "wall_seconds_this_run": time.perf_counter() - started,
         "device": str(device),
         "parameters": parameters,
+    }
+
+
+def run_timings(result: LoopResult, started: float) -> dict[str, float]:
+    """Wall-clock seconds of a run (``reports/timings/<dataset>/<model>.json``): mean per epoch, and in all since ``started``."""
+    seconds = [row["epoch_seconds"] for row in result.curve]
+    return {
+        "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+        "wall_seconds_this_run": time.perf_counter() - started,
     }
 
 
