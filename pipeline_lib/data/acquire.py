@@ -1,7 +1,9 @@
 """The download stage's work: bring a dataset's source files into ``data/<name>/raw`` with a manifest.
 
-Amazon sources stream from the configured base URL and mirrors; ``lcrec`` copies (through the
-same verified fetch, as ``file://`` URLs) from a local folder; ``demo`` generates its files.
+Amazon sources stream from the configured base URL and mirrors (by default the official host, then
+the second host) and check the published size and sha256 prefix of the decompressed files;
+``lcrec`` copies (through the same verified fetch, as ``file://`` URLs) from a local folder;
+``demo`` generates its files.
 """
 
 from __future__ import annotations
@@ -10,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_lib.data.demo import demo_config, generate_demo
-from pipeline_lib.data.download import FileRecord, fetch, fetch_from_mirrors, sha256_file, write_manifest
+from pipeline_lib.data.download import (
+    AMAZON2023_BASE_URL,
+    AMAZON2023_MIRRORS,
+    AMAZON2023_PUBLISHED,
+    FileRecord,
+    fetch,
+    fetch_from_mirrors,
+    sha256_file,
+    write_manifest,
+)
 from pipeline_lib.data.sources import remote_files, source_files
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.params import DatasetSpec
@@ -40,11 +51,16 @@ def _local_folder(spec: DatasetSpec, raw_dir: Path, download: dict[str, Any]) ->
 
 
 def _amazon(spec: DatasetSpec, raw_dir: Path, download: dict[str, Any]) -> list[FileRecord]:
-    base_urls = [download["base_url"], *download.get("mirrors", [])]
+    base_urls = [download.get("base_url", AMAZON2023_BASE_URL), *download.get("mirrors", AMAZON2023_MIRRORS)]
     names = source_files(spec)
     return [
         fetch_from_mirrors(
-            base_urls, rel, raw_dir / names[role], expected_sha256=spec.sha256.get(names[role]), **_fetch_options(download)
+            base_urls,
+            rel,
+            raw_dir / names[role],
+            expected_sha256=spec.sha256.get(names[role]),
+            expected_content=AMAZON2023_PUBLISHED.get(rel.removesuffix(".gz")),
+            **_fetch_options(download),
         )
         for role, rel in remote_files(spec).items()
     ]

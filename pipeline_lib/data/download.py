@@ -2,10 +2,13 @@
 
 ``fetch`` writes into ``<dest>.part`` and moves it to ``dest`` (``os.replace``) only once the
 file is complete and verified (gzip stream decompresses cleanly for ``.gz`` files; sha256 equals
-the expected digest when one is given), so ``dest`` never holds a partial or corrupt file.
-A network failure keeps the ``.part`` file and the next attempt (or a later run) asks only for the
-rest (HTTP ``Range``; ``file://`` seeks); a verification failure deletes it and starts over.
-Each URL gets ``retries + 1`` attempts with exponential backoff, then the next mirror is tried.
+the expected digest when one is given; the decompressed content has the published size and sha256
+prefix when the file is in ``AMAZON2023_PUBLISHED``), so ``dest`` never holds a partial or corrupt
+file. A network failure keeps the ``.part`` file and the next attempt (or a later run) asks only
+for the rest (HTTP ``Range``; ``file://`` seeks); a verification failure deletes it and starts over.
+Each URL gets ``retries + 1`` attempts with exponential backoff, then the next mirror is tried; an
+intact file whose content differs from the published one (another version of the file) goes to the
+next mirror at once, since fetching it again would bring the same bytes.
 ``file://`` and ``http(s)://`` URLs go through the same code path.
 """
 
@@ -33,11 +36,40 @@ from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json
 
 AMAZON2023_BASE_URL = "https://mcauleylab.ucsd.edu/public_datasets/data/amazon_2023"
+# The same files under the same relative paths on the McAuley group's second host.
+AMAZON2023_MIRRORS = ("https://datarepo.eng.ucsd.edu/mcauley_group/data/amazon_2023",)
 
 _USER_AGENT = "decor-repro/0.1 (urllib)"
 # HTTP statuses worth retrying on the same URL; any other error status moves on to the next mirror.
 _TRANSIENT_STATUS = frozenset({408, 425, 429})
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+@dataclass(frozen=True)
+class PublishedContent:
+    """A file's content as published (decompressed, for a ``.gz`` download): size and sha256 prefix."""
+
+    bytes: int
+    sha256_prefix: str = ""
+
+    def mismatch(self, size: int, sha256: str) -> str | None:
+        """``"is <found>, expected <published>"`` for content of ``size`` bytes with digest ``sha256``
+        that is not this content, else None."""
+        if size == self.bytes and sha256.startswith(self.sha256_prefix.lower()):
+            return None
+        expected = f"{self.bytes:,} bytes" + (f" with sha256 {self.sha256_prefix}…" if self.sha256_prefix else "")
+        return f"is {size:,} bytes with sha256 {sha256[:8]}…, expected {expected} as published"
+
+
+# The official Amazon Reviews 2023 files uncompressed, by path relative to the base URL, as
+# published with the dataset (sizes and sha256 prefixes; ../shared/data/README.md lists them).
+AMAZON2023_PUBLISHED: dict[str, PublishedContent] = {
+    "benchmark/5core/rating_only/Industrial_and_Scientific.csv": PublishedContent(23_953_588, "c0cb90d6"),
+    "benchmark/5core/rating_only/Musical_Instruments.csv": PublishedContent(29_687_789, "e6832065"),
+    "benchmark/5core/rating_only/Video_Games.csv": PublishedContent(47_244_051, "2fb8fd6f"),
+    "raw/meta_categories/meta_Musical_Instruments.jsonl": PublishedContent(631_877_970),
+    "raw/meta_categories/meta_Industrial_and_Scientific.jsonl": PublishedContent(1_130_006_344),
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +89,10 @@ class _Unavailable(Exception):
 
 class _BadContent(Exception):
     """The bytes received are wrong (corrupt gzip, sha256 mismatch, ...): discard them and re-fetch."""
+
+
+class _OtherVersion(Exception):
+    """An intact file whose content is not the published one: discard it and try the next mirror."""
 
 
 @dataclass(frozen=True)
@@ -99,20 +135,22 @@ def fetch(
     timeout_s: float = 60.0,
     chunk_bytes: int = 1 << 20,
     expected_sha256: str | None = None,
+    expected_content: PublishedContent | None = None,
     progress: bool = True,
 ) -> FileRecord:
     """Download a file to ``dest``, trying each URL in order, and return its record.
 
-    Skips the network when ``dest`` already holds the file: its sha256 equals ``expected_sha256``,
-    or, with no expectation, it is a ``.gz`` whose gzip stream is intact (any other existing file
-    counts as complete, since only verified downloads are ever moved to ``dest``).
+    ``expected_content`` is the size and sha256 prefix of the file's content, decompressed when
+    ``dest`` is a ``.gz``. Skips the network when ``dest`` already holds a file that passes the same
+    checks as a download (a ``.gz`` with an intact gzip stream, the expected sha256 and content);
+    a present file that fails them is deleted and fetched again.
     Raises ``PipelineInputError`` naming every URL tried and its last problem when none works.
     """
     urls = [url_or_urls] if isinstance(url_or_urls, str) else list(url_or_urls)
     if not urls:
         raise ValueError("fetch needs at least one URL")
     dest = Path(dest)
-    existing = _existing_record(dest, urls[0], expected_sha256, chunk_bytes)
+    existing = _existing_record(dest, urls[0], expected_sha256, expected_content, chunk_bytes)
     if existing is not None:
         return existing
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -125,8 +163,12 @@ def fetch(
                 time.sleep(backoff_s * 2 ** (attempt - 1))
             try:
                 digest, size = _stream_to_part(url, part, dest.name, timeout_s, chunk_bytes, progress)
-                _verify(part, dest.name, digest, expected_sha256, chunk_bytes)
+                _verify(part, dest.name, digest, expected_sha256, expected_content, chunk_bytes)
             except _Unavailable as err:
+                problem = str(err)
+                break
+            except _OtherVersion as err:
+                part.unlink(missing_ok=True)
                 problem = str(err)
                 break
             except _BadContent as err:
@@ -157,41 +199,55 @@ def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
     return hasher.hexdigest()
 
 
-def gzip_problem(path: Path, chunk_bytes: int = 1 << 20) -> str | None:
-    """Why ``path`` is not a complete, intact gzip file (decompressing all of it), or None if it is."""
+def _gunzip_digest(path: Path, chunk_bytes: int) -> tuple[int, str]:
+    """Size and sha256 of ``path`` decompressed; ``_BadContent`` when it is not a complete, intact gzip file."""
     if path.stat().st_size == 0:
-        return "empty file, expected gzip data"
+        raise _BadContent("empty file, expected gzip data")
+    hasher = hashlib.sha256()
+    size = 0
     try:
         with gzip.open(path, "rb") as f:
-            while f.read(chunk_bytes):
-                pass
+            while chunk := f.read(chunk_bytes):
+                hasher.update(chunk)
+                size += len(chunk)
     except EOFError:
-        return "gzip stream is truncated"
+        raise _BadContent("gzip stream is truncated") from None
     except (gzip.BadGzipFile, zlib.error) as err:
-        return f"corrupt gzip data ({err})"
-    return None
+        raise _BadContent(f"corrupt gzip data ({err})") from None
+    return size, hasher.hexdigest()
 
 
-def _existing_record(dest: Path, url: str, expected_sha256: str | None, chunk_bytes: int) -> FileRecord | None:
+def _existing_record(
+    dest: Path, url: str, expected_sha256: str | None, expected_content: PublishedContent | None, chunk_bytes: int
+) -> FileRecord | None:
     """The record of an already valid ``dest``; a present but invalid ``dest`` is deleted."""
     if not dest.is_file():
         return None
     digest = sha256_file(dest, chunk_bytes)
-    if expected_sha256 is not None:
-        valid = digest == expected_sha256
-    else:
-        valid = not dest.name.endswith(".gz") or gzip_problem(dest, chunk_bytes) is None
-    if not valid:
+    try:
+        _verify(dest, dest.name, digest, expected_sha256, expected_content, chunk_bytes)
+    except (_BadContent, _OtherVersion):
         dest.unlink()
         return None
     return FileRecord(dest.name, url, dest, dest.stat().st_size, digest)
 
 
-def _verify(part: Path, name: str, digest: str, expected_sha256: str | None, chunk_bytes: int) -> None:
-    if name.endswith(".gz"):
-        problem = gzip_problem(part, chunk_bytes)
-        if problem is not None:
-            raise _BadContent(problem)
+def _verify(
+    path: Path,
+    name: str,
+    digest: str,
+    expected_sha256: str | None,
+    expected_content: PublishedContent | None,
+    chunk_bytes: int,
+) -> None:
+    """Raise ``_BadContent`` (corrupt gzip, sha256 mismatch) or ``_OtherVersion`` (intact, but not the
+    published content) for the downloaded file ``path`` named ``name`` whose sha256 is ``digest``."""
+    gz = name.endswith(".gz")
+    size, content_digest = _gunzip_digest(path, chunk_bytes) if gz else (path.stat().st_size, digest)
+    if expected_content is not None:
+        mismatch = expected_content.mismatch(size, content_digest)
+        if mismatch is not None:
+            raise _OtherVersion(f"{'decompressed ' if gz else ''}content {mismatch}")
     if expected_sha256 is not None and digest != expected_sha256:
         raise _BadContent(f"sha256 {digest} differs from the expected {expected_sha256}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,11 @@ class ItemMeta:
     features: tuple[str, ...] = ()
     description: tuple[str, ...] = ()
     details: dict[str, str] = field(default_factory=dict)
+
+
+# LC-Rec joins category levels with a bare "," while level names contain ", "
+# ("Tapes, Adhesives & Sealants"), so only a comma not followed by a space separates levels.
+_LCREC_LEVEL_SEPARATOR = re.compile(r",(?! )")
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -49,8 +55,10 @@ def from_amazon2023(row: dict[str, Any]) -> ItemMeta:
 
 
 def from_lcrec(row: dict[str, Any]) -> ItemMeta:
-    """LC-Rec / LETTER ``*.item.json`` row: ``categories`` is one comma-joined path."""
-    categories = tuple(c.strip() for c in _text(row.get("categories")).split(",") if c.strip())
+    """LC-Rec / LETTER ``*.item.json`` row: ``categories`` is one path whose levels are joined by a
+    comma without a following space."""
+    levels = _LCREC_LEVEL_SEPARATOR.split(_text(row.get("categories")))
+    categories = tuple(c.strip() for c in levels if c.strip())
     return ItemMeta(
         title=_text(row.get("title")),
         brand=_text(row.get("brand")),

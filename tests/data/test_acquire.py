@@ -1,16 +1,25 @@
 import gzip
 import hashlib
+import io
 import json
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.error import HTTPError
+from urllib.response import addinfourl
 
 import pytest
 
+from pipeline_lib.data import download as download_module
 from pipeline_lib.data.acquire import acquire
+from pipeline_lib.data.download import AMAZON2023_BASE_URL, AMAZON2023_PUBLISHED, PublishedContent
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json
-from pipeline_lib.params import DatasetSpec
+from pipeline_lib.params import DatasetSpec, dataset_spec, load_params
+
+PARAMS = load_params(Path(__file__).resolve().parents[2] / "params.yaml")
+SECOND_HOST = "https://datarepo.eng.ucsd.edu/mcauley_group/data/amazon_2023"
 
 DOWNLOAD = {"base_url": "unused", "mirrors": [], "retries": 0, "backoff_s": 0.0, "timeout_s": 5, "chunk_bytes": 4096}
 
@@ -82,3 +91,92 @@ def test_demo_is_generated_with_manifest(tmp_path):
     files = read_json(raw / "manifest.json")["files"]
     assert set(files) == {"Demo.jsonl.gz", "meta_Demo.jsonl.gz"}
     assert files["Demo.jsonl.gz"]["sha256"] == sha(raw / "Demo.jsonl.gz")
+
+
+def _published(content: bytes) -> PublishedContent:
+    return PublishedContent(len(content), hashlib.sha256(content).hexdigest()[:8])
+
+
+def _official_hosts(monkeypatch, files: dict[str, bytes]) -> list[str]:
+    """Stand-in for the network: the first host fails (404) for everything, the second host serves
+    ``files`` (path relative to the base URL → bytes). Returns the list of URLs requested."""
+    requested = []
+
+    def urlopen(request, timeout):
+        url = request.full_url
+        requested.append(url)
+        if url.startswith(AMAZON2023_BASE_URL + "/"):
+            raise HTTPError(url, 404, "Not Found", {}, io.BytesIO())
+        assert url.startswith(SECOND_HOST + "/"), f"unexpected host: {url}"
+        body = files[url.removeprefix(SECOND_HOST + "/")]
+        return addinfourl(io.BytesIO(body), {"Content-Length": str(len(body))}, url, 200)
+
+    monkeypatch.setattr(download_module, "urlopen", urlopen)
+    return requested
+
+
+def _benchmark_files(category: str, rows: bytes) -> dict[str, bytes]:
+    return {
+        f"benchmark/5core/rating_only/{category}.csv.gz": gzip.compress(rows, mtime=0),
+        f"raw/meta_categories/meta_{category}.jsonl.gz": gzip.compress(b'{"parent_asin": "a", "title": "A"}\n', mtime=0),
+    }
+
+
+def test_default_params_fall_back_to_the_second_host(tmp_path, monkeypatch):
+    assert PARAMS["download"]["base_url"] == AMAZON2023_BASE_URL
+    assert PARAMS["download"]["mirrors"] == [SECOND_HOST]
+    requested = _official_hosts(monkeypatch, _benchmark_files("Cat", b"user_id,parent_asin,rating,timestamp\nu,a,5,1\n"))
+    spec = DatasetSpec("cat", "benchmark", 0.25, 32, category="Cat")
+    raw = tmp_path / "raw"
+    acquire(spec, {"download": PARAMS["download"]}, raw, raw / "manifest.json")
+    rel = "benchmark/5core/rating_only/Cat.csv.gz"
+    assert requested[:2] == [f"{AMAZON2023_BASE_URL}/{rel}", f"{SECOND_HOST}/{rel}"]  # a 404 is not retried
+    assert read_json(raw / "manifest.json")["files"]["Cat.csv.gz"]["url"] == f"{SECOND_HOST}/{rel}"
+
+
+def test_acquire_without_mirrors_setting_uses_the_second_host(tmp_path, monkeypatch):
+    requested = _official_hosts(monkeypatch, _benchmark_files("Cat", b"user_id,parent_asin,rating,timestamp\n"))
+    download = {k: v for k, v in DOWNLOAD.items() if k not in ("base_url", "mirrors")}
+    raw = tmp_path / "raw"
+    acquire(DatasetSpec("cat", "benchmark", 0.25, 32, category="Cat"), {"download": download}, raw, raw / "m.json")
+    assert f"{SECOND_HOST}/raw/meta_categories/meta_Cat.jsonl.gz" in requested
+
+
+def test_game_benchmark_file_is_checked_against_its_pinned_sha256(tmp_path, monkeypatch):
+    spec = dataset_spec(PARAMS, "game")
+    pinned = "a2bde5f3b945960d161538c200dd87845e6ee471b46da96410dde61613c6901c"
+    assert spec.sha256 == {"Video_Games.csv.gz": pinned}
+    rows = b"user_id,parent_asin,rating,timestamp\nu,a,5,1\n"
+    files = _benchmark_files("Video_Games", rows)
+    _official_hosts(monkeypatch, files)
+    # let the stand-in pass the published-content check, so only the pinned sha256 can reject it
+    monkeypatch.setitem(AMAZON2023_PUBLISHED, "benchmark/5core/rating_only/Video_Games.csv", _published(rows))
+    raw = tmp_path / "raw"
+    with pytest.raises(PipelineInputError, match=f"differs from the expected {pinned}"):
+        download = DOWNLOAD | {"base_url": AMAZON2023_BASE_URL, "mirrors": [SECOND_HOST]}
+        acquire(spec, {"download": download}, raw, raw / "m.json")
+    assert not (raw / "Video_Games.csv.gz").exists() and not (raw / "m.json").exists()
+
+
+def test_published_content_is_checked_after_download(tmp_path, monkeypatch):
+    rows = b"user_id,parent_asin,rating,timestamp\nu,a,5,1\n"
+    _official_hosts(monkeypatch, _benchmark_files("Cat", rows))
+    download = DOWNLOAD | {"base_url": AMAZON2023_BASE_URL, "mirrors": [SECOND_HOST]}
+    spec = DatasetSpec("cat", "benchmark", 0.25, 32, category="Cat")
+    monkeypatch.setitem(AMAZON2023_PUBLISHED, "benchmark/5core/rating_only/Cat.csv", _published(rows))
+    raw = tmp_path / "raw"
+    acquire(spec, {"download": download}, raw, raw / "manifest.json")
+    assert gzip.decompress((raw / "Cat.csv.gz").read_bytes()) == rows
+
+    other = tmp_path / "other"
+    scientific = PublishedContent(23_953_588, "c0cb90d6")
+    monkeypatch.setitem(AMAZON2023_PUBLISHED, "benchmark/5core/rating_only/Cat.csv", scientific)
+    with pytest.raises(PipelineInputError) as err:
+        acquire(spec, {"download": download}, other, other / "manifest.json")
+    message = str(err.value)
+    assert message.startswith(f"{other / 'Cat.csv.gz'}: download failed")
+    assert f"decompressed content is {len(rows)} bytes with sha256 {_published(rows).sha256_prefix}…" in message
+    assert "expected 23,953,588 bytes with sha256 c0cb90d6… as published" in message
+    assert "\n" not in message
+    assert not (other / "Cat.csv.gz").exists() and not (other / "Cat.csv.gz.part").exists()
+    assert not (other / "manifest.json").exists()

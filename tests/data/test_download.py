@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from pipeline_lib.data.download import (
+    AMAZON2023_PUBLISHED,
     FileRecord,
+    PublishedContent,
     amazon2023_files,
     fetch,
     fetch_from_mirrors,
-    gzip_problem,
     write_manifest,
 )
 from pipeline_lib.errors import PipelineInputError
@@ -37,6 +38,8 @@ def _payload() -> bytes:
 
 GOOD = _payload()
 GOOD_SHA = hashlib.sha256(GOOD).hexdigest()
+GOOD_CONTENT = gzip.decompress(GOOD)
+GOOD_PUBLISHED = PublishedContent(len(GOOD_CONTENT), hashlib.sha256(GOOD_CONTENT).hexdigest()[:8])
 TRUNCATED = GOOD[: len(GOOD) // 2]
 NOT_GZIP = b"<html>maintenance</html>" * 100
 BAD_CRC = GOOD[:-8] + bytes(b ^ 0xFF for b in GOOD[-8:-4]) + GOOD[-4:]
@@ -264,10 +267,13 @@ def test_gzip_that_stays_bad_raises_and_leaves_nothing(
     assert not _part(dest).exists()
 
 
-def test_gzip_problem_accepts_multi_member_files(tmp_path: Path) -> None:
-    path = tmp_path / "two.gz"
-    path.write_bytes(gzip.compress(b"a\n") + gzip.compress(b"b\n"))
-    assert gzip_problem(path) is None
+def test_multi_member_gzip_is_accepted_and_its_content_is_all_members(tmp_path: Path) -> None:
+    source = tmp_path / "src" / "two.gz"
+    source.parent.mkdir()
+    source.write_bytes(gzip.compress(b"a\n") + gzip.compress(b"b\n"))
+    published = PublishedContent(4, hashlib.sha256(b"a\nb\n").hexdigest()[:8])
+    record = fetch(source.as_uri(), tmp_path / "two.gz", expected_content=published, **FAST)
+    assert record.bytes == source.stat().st_size
 
 
 def test_not_found_names_every_url(tmp_path: Path, serve: Serve) -> None:
@@ -359,3 +365,74 @@ def test_retries_back_off_exponentially(tmp_path: Path, serve: Serve, monkeypatc
     fetch(f"{base}/{NAME}", tmp_path / NAME, **{**FAST, "retries": 3, "backoff_s": 0.5})
     assert delays == [0.5, 1.0, 2.0]
     assert len(state.requests) == 4
+
+
+def test_published_table_lists_the_official_files_uncompressed() -> None:
+    video_games = AMAZON2023_PUBLISHED["benchmark/5core/rating_only/Video_Games.csv"]
+    assert video_games == PublishedContent(47_244_051, "2fb8fd6f")
+    for category in ("Industrial_and_Scientific", "Musical_Instruments"):
+        for rel in amazon2023_files(category, "benchmark").values():
+            assert rel.removesuffix(".gz") in AMAZON2023_PUBLISHED
+
+
+def test_published_content_match_and_mismatch() -> None:
+    published = PublishedContent(5, "2CF24DBA")  # sha256("hello") = 2cf24dba…
+    digest = hashlib.sha256(b"hello").hexdigest()
+    assert published.mismatch(5, digest) is None
+    assert published.mismatch(6, digest) == (
+        f"is 6 bytes with sha256 {digest[:8]}…, expected 5 bytes with sha256 2CF24DBA… as published"
+    )
+    assert published.mismatch(5, "0" * 64) is not None
+    assert PublishedContent(5).mismatch(5, "0" * 64) is None  # no published digest: the size alone
+
+
+def test_decompressed_content_matching_the_published_one_is_kept(tmp_path: Path, serve: Serve) -> None:
+    base, _ = serve({NAME: GOOD})
+    dest = tmp_path / NAME
+    record = fetch(f"{base}/{NAME}", dest, expected_content=GOOD_PUBLISHED, **FAST)
+    assert (record.sha256, dest.read_bytes()) == (GOOD_SHA, GOOD)
+
+
+@pytest.mark.parametrize(
+    "published",
+    [
+        PublishedContent(len(GOOD_CONTENT) + 1, GOOD_PUBLISHED.sha256_prefix),  # size differs
+        PublishedContent(len(GOOD_CONTENT), "00000000"),  # digest differs
+    ],
+)
+def test_other_version_goes_to_next_mirror_at_once_and_fails_naming_expected_and_found(
+    tmp_path: Path, serve: Serve, published: PublishedContent
+) -> None:
+    first, first_state = serve({f"raw/{NAME}": GOOD})
+    second, second_state = serve({f"raw/{NAME}": GOOD})
+    dest = tmp_path / NAME
+    with pytest.raises(PipelineInputError) as err:
+        fetch_from_mirrors([first, second], f"raw/{NAME}", dest, expected_content=published, **FAST)
+    message = str(err.value)
+    found = f"decompressed content is {len(GOOD_CONTENT):,} bytes with sha256 {GOOD_PUBLISHED.sha256_prefix}…"
+    expected = f"expected {published.bytes:,} bytes with sha256 {published.sha256_prefix}… as published"
+    assert message.startswith(f"{dest}: download failed; tried {first}/raw/{NAME} ({found}, {expected})")
+    assert f"{second}/raw/{NAME} ({found}" in message and "\n" not in message
+    assert len(first_state.requests) == len(second_state.requests) == 1  # the same bytes again would not help
+    assert not dest.exists() and not _part(dest).exists()
+
+
+def test_existing_dest_of_another_version_is_refetched(tmp_path: Path, serve: Serve) -> None:
+    base, state = serve({NAME: GOOD})
+    dest = tmp_path / NAME
+    dest.write_bytes(gzip.compress(b"an older release\n", mtime=0))  # intact gzip, other content
+    fetch(f"{base}/{NAME}", dest, expected_content=GOOD_PUBLISHED, **FAST)
+    assert dest.read_bytes() == GOOD
+    assert len(state.requests) == 1
+    fetch(f"{base}/{NAME}", dest, expected_content=GOOD_PUBLISHED, **FAST)  # now valid: no request
+    assert len(state.requests) == 1
+
+
+def test_published_content_of_a_plain_file_is_the_file(tmp_path: Path) -> None:
+    source = tmp_path / "src" / "data.csv"
+    source.parent.mkdir()
+    source.write_bytes(b"a,b\n")
+    published = PublishedContent(4, hashlib.sha256(b"a,b\n").hexdigest()[:8])
+    assert fetch(source.as_uri(), tmp_path / "data.csv", expected_content=published, **FAST).bytes == 4
+    with pytest.raises(PipelineInputError, match="content is 4 bytes .*expected 5 bytes"):
+        fetch(source.as_uri(), tmp_path / "other.csv", expected_content=PublishedContent(5), **FAST)

@@ -60,3 +60,16 @@ def test_amazon2023_table4_counts(category, source):
     frame = amazon.read_benchmark_csv(path) if source == "benchmark" else amazon.read_reviews_jsonl(path)
     stats = filtered_stats(frame)
     assert (stats["users"], stats["items"], stats["interactions"]) == TABLE4[category]
+
+
+@pytest.mark.skipif(not (SHARED / "amazon2018-scientific").is_dir(), reason="LC-Rec Scientific data not present")
+def test_lcrec_scientific_category_levels_with_inner_commas_stay_whole():
+    spec = dataset_spec(PARAMS, "scientific2018")
+    folder = SHARED / "amazon2018-scientific"
+    frame, _ = load_interactions(spec, folder)
+    meta = load_item_meta(spec, folder, set(frame["item"]), require_title=True)
+    levels = [level for m in meta.values() for level in m.categories]
+    assert "Tapes, Adhesives & Sealants" in levels and "Adhesives & Sealants" not in levels
+    assert not any(level.startswith(",") or level.endswith(",") for level in levels)
+    # 1,123 of the 4,344 items have a level whose name holds ", " (a bare-comma split cut it in two)
+    assert sum(any(", " in level for level in m.categories) for m in meta.values()) == 1123
