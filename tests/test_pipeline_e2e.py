@@ -5,6 +5,7 @@ Runs for minutes (it trains every model of the demo), so it is marked ``slow``; 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -74,6 +75,40 @@ def test_every_model_is_evaluated_and_beats_popularity(reproduced: Path) -> None
 
 def test_pipeline_is_up_to_date_after_repro(reproduced: Path) -> None:
     assert "up to date" in _dvc("status", cwd=reproduced)
+
+
+# Every cheap stage, and one stage of each trainer on the demo's tiny CPU-profile models.
+RERUN_STAGES = ("download@demo", "filter@demo", "embed@demo", "tokenize@demo", "popularity@demo",
+                "train@demo-decor", "evaluate@demo-decor", "baseline@demo-sasrec", "etegrec@demo", "tables")
+# Wall-clock timings: the only outputs allowed to differ between two runs; no stage depends on them.
+TIMING_OUTPUTS = ("reports/timings/", "reports/curves/")
+
+
+def _output_digests(repo: Path) -> dict[str, str]:
+    """md5 of every file a stage writes (DVC outputs and metrics), checkpoints and timings aside."""
+    digests = {}
+    for top in ("data", "reports"):
+        for path in sorted((repo / top).rglob("*")):
+            name = path.relative_to(repo).as_posix()
+            if path.is_file() and "/checkpoints/" not in name and not name.startswith(TIMING_OUTPUTS) \
+                    and not name.endswith(".gitignore"):
+                digests[name] = hashlib.md5(path.read_bytes()).hexdigest()
+    return digests
+
+
+def test_rerun_stages_write_identical_bytes_and_leave_the_pipeline_clean(reproduced: Path) -> None:
+    """Issue: two runs of a stage with the same inputs must write the same bytes, or DVC re-runs downstream stages."""
+    before = _output_digests(reproduced)
+    for stage in RERUN_STAGES:
+        _dvc("repro", "--force", "--single-item", stage, cwd=reproduced)
+    after = _output_digests(reproduced)
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert not changed, f"outputs that changed on a re-run with the same inputs: {changed}"
+    assert "up to date" in _dvc("status", cwd=reproduced)
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.stat().st_mode & 0o777 for p in (reproduced / "data").rglob("*") if p.is_file()}
+    assert modes == {0o666 & ~umask}, [oct(m) for m in modes]
 
 
 def test_alpha_sweep_reaches_the_saved_model_config(reproduced: Path) -> None:
