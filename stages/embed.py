@@ -3,9 +3,8 @@
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.sources import load_item_meta
 from pipeline_lib.data.store import read_table
-from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_directory, write_parquet, write_tensors
-from pipeline_lib.params import dataset_spec, load_params
+from pipeline_lib.params import dataset_spec, load_params, make_config
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.text.embedding import EmbedConfig, embed_items, item_texts
 
@@ -14,10 +13,7 @@ def main() -> None:
     args = dataset_argparser(__doc__).parse_args()
     params = load_params(args.params)
     spec = dataset_spec(params, args.dataset, args.params)
-    try:
-        config = EmbedConfig(**params["embed"])
-    except (TypeError, ValueError) as err:
-        raise PipelineInputError(args.params, str(err), field="embed") from None
+    config = make_config(EmbedConfig, params["embed"], args.params, "embed")
     paths = DatasetPaths(args.dataset)
 
     items = read_table(paths.items, "items")

@@ -245,13 +245,13 @@ class DemoConfig:
 
 
 def demo_config(params: dict[str, Any], params_path: str | Path = "params.yaml") -> DemoConfig:
-    """``DemoConfig`` from the ``demo`` section of params.yaml; ``seed`` defaults to the top-level seed."""
+    """``DemoConfig`` from the ``demo`` section of params.yaml; an absent or null ``seed`` is the top-level seed."""
     section = dict(params.get("demo") or {})
     known = {f.name for f in fields(DemoConfig)}
     unknown = sorted(set(section) - known)
     if unknown:
         raise PipelineInputError(params_path, f"unknown key(s) {', '.join(unknown)}", field="demo")
-    if "seed" not in section and params.get("seed") is not None:
+    if section.get("seed") is None and params.get("seed") is not None:
         section["seed"] = params["seed"]
     try:
         return DemoConfig(**section)

@@ -27,6 +27,10 @@ from pipeline_lib.reporting.tables import (
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")
 PARAMS = {
     "datasets": ["scientific", "demo"],
+    "catalog": {
+        "scientific": {"source": "benchmark", "category": "Industrial_and_Scientific", "alpha": 0.25, "bos_queries": 32},
+        "demo": {"source": "demo", "alpha": 0.25, "bos_queries": 16},
+    },
     "variants": ["tiger", "decor"],
     "tables": {"paper_columns": {"scientific": "Scientific"}, "significance_level": 0.05},
 }

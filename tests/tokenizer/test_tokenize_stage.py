@@ -105,4 +105,4 @@ def test_outgrowing_the_collision_token_stops_the_stage(tmp_path, monkeypatch, c
 def test_bad_params_name_the_field(tmp_path, monkeypatch, capsys):
     params = {**PARAMS, "tokenize": {**PARAMS["tokenize"], "train": {"epochs": 0}}}
     err = bad_run(tmp_path, monkeypatch, capsys, torch.randn(64, 24), params)
-    assert "field 'tokenize.train'" in err and "epochs must be a positive integer" in err
+    assert "field 'tokenize.train.epochs': must be ≥ 1, got 0" in err

@@ -1,0 +1,229 @@
+"""The params.yaml schema: every wrong value is one line naming its key path; the committed file validates."""
+
+import copy
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import get_args
+
+import pytest
+import yaml
+
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.params import dataset_spec, load_params, stage_section, validate_params
+from pipeline_lib.schema import (
+    OVERRIDABLE,
+    BaselineLoss,
+    EmbedDtype,
+    EtegrecSchedule,
+    EtegrecSetting,
+    Params,
+    SiaSpace,
+    Source,
+    TableFormat,
+    TextField,
+    Variant,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+# (key path, wrong value, field named in the message, words of the problem)
+CASES = [
+    # wrong type
+    (("filter", "k_core"), "five", "filter.k_core", "must be an integer, got 'five'"),
+    (("filter", "k_core"), 5.0, "filter.k_core", "must be an integer"),
+    (("alpha",), "high", "alpha", "must be a number, got 'high'"),
+    (("alpha",), True, "alpha", "must be a number, got true"),
+    (("bos_queries",), "many", "bos_queries", "must be an integer"),
+    (("train", "bf16"), 1, "train.bf16", "must be true or false, got 1"),
+    (("embed", "model"), 5, "embed.model", "must be a string"),
+    (("evaluate", "ks"), 10, "evaluate.ks", "must be a list"),
+    (("tokenize", "model"), [256], "tokenize.model", "must be a mapping"),
+    (("seed",), None, "seed", "must be an integer, got null"),
+    # out of range
+    (("filter", "max_seq_len"), 0, "filter.max_seq_len", "must be ≥ 1, got 0"),
+    (("filter", "max_seq_len"), -3, "filter.max_seq_len", "must be ≥ 1, got -3"),
+    (("filter", "k_core"), 2, "filter.k_core", "must be ≥ 3, got 2"),
+    (("alpha",), 1.5, "alpha", "must be ≤ 1, got 1.5"),
+    (("alpha",), -0.1, "alpha", "must be ≥ 0, got -0.1"),
+    (("bos_queries",), -4, "bos_queries", "must be ≥ 0, got -4"),
+    (("train", "batch_size"), 0, "train.batch_size", "must be ≥ 1, got 0"),
+    (("train", "lr"), 0, "train.lr", "must be > 0, got 0"),
+    (("model", "dropout"), 1.0, "model.dropout", "must be < 1"),
+    (("evaluate", "beam_size"), 0, "evaluate.beam_size", "must be ≥ 1"),
+    (("evaluate", "ks"), [5, 100], "evaluate", "beam_size (50) must be at least max(ks) (100)"),
+    (("etegrec", "cycle_epochs"), 1, "etegrec.cycle_epochs", "must be ≥ 2"),
+    (("tokenize", "model", "codebook_size"), 1, "tokenize.model.codebook_size", "must be ≥ 2"),
+    (("tables", "significance_level"), 1, "tables.significance_level", "must be < 1"),
+    (("gate", "tolerances", "ndcg@"), -0.1, "gate.tolerances.ndcg@", "must be ≥ 0"),
+    (("demo", "noise_rate"), 1.2, "demo.noise_rate", "must be ≤ 1"),
+    (("download", "retries"), -1, "download.retries", "must be ≥ 0"),
+    (("baselines", "sasrec", "heads"), 3, "baselines.sasrec", "dim (256) must be divisible by heads (3)"),
+    (("embed", "fields"), [], "embed.fields", "at least 1"),
+    # bad enum
+    (("etegrec", "setting"), "paper", "etegrec.setting", "must be one of 'decor' or 'etegrec', got 'paper'"),
+    (("etegrec", "schedule"), "both", "etegrec.schedule", "'alternate', 'joint' or 'frozen'"),
+    (("etegrec", "sia_space"), "output", "etegrec.sia_space", "must be one of"),
+    (("baselines", "loss"), "mse", "baselines.loss", "'ce' or 'bce', got 'mse'"),
+    (("embed", "dtype"), "bfloat16", "embed.dtype", "'float32' or 'float16'"),
+    (("embed", "fields"), ["title", "colour"], "embed.fields[1]", "got 'colour'"),
+    (("tables", "formats"), ["md", "pdf"], "tables.formats[1]", "got 'pdf'"),
+    (("model", "feed_forward_proj"), "swish", "model.feed_forward_proj", "must be one of"),
+    (("catalog", "demo", "source"), "ftp", "catalog.demo.source", "must be one of 'demo', 'benchmark'"),
+    (("variants",), ["tiger", "tigr"], "variants[1]", "got 'tigr'"),
+    (("variants",), ["tiger", "tiger"], "variants", "must not repeat a name, got tiger twice"),
+    # bad device
+    (("train", "device"), "gpu", "train.device", "must be auto, cpu, cuda, cuda:N or mps, got 'gpu'"),
+    (("embed", "device"), "cuda:x", "embed.device", "got 'cuda:x'"),
+    (("etegrec", "device"), "tpu", "etegrec.device", "must be auto, cpu"),
+    # unknown keys: top level, section, nested section, profile, catalog entry and its overrides
+    (("alpah",), 0.4, "alpah", "unknown key (known: alpha, baselines,"),
+    (("train", "lrr"), 0.1, "train.lrr", "unknown key (known: batch_size, bf16, compile"),
+    (("etegrec", "rqvae", "levls"), 4, "etegrec.rqvae.levls", "unknown key (known: beta, code_dim, codebook_size"),
+    (("profiles", "cpu", "train", "epochs"), 3, "profiles.cpu.train.epochs", "unknown key"),
+    (("profiles", "cpu", "filter"), {"k_core": 5}, "profiles.cpu.filter", "unknown key (known: baselines"),
+    (("catalog", "demo", "aplha"), 0.3, "catalog.demo.aplha", "unknown key"),
+    (("catalog", "game", "overrides", "etegrec", "muu"), 1e-3, "catalog.game.overrides.etegrec.muu", "unknown key"),
+    # wrong values inside partial overrides, and cross references
+    (("profiles", "cpu", "train", "lr"), -1, "profiles.cpu.train.lr", "must be > 0, got -1"),
+    (("catalog", "game", "overrides", "etegrec", "mu"), "big", "catalog.game.overrides.etegrec.mu", "a number"),
+    (("profiles", "cpu", "baselines", "sasrec", "heads"), 3, "baselines.sasrec", "(dataset demo, its profile"),
+    (("datasets",), ["demo", "scientfic"], "datasets[1]", "'scientfic' is not in catalog (known: demo, game,"),
+    (("catalog", "demo", "profile"), "gpu", "catalog.demo.profile", "unknown profile 'gpu' (known: cpu)"),
+    (("catalog", "game", "category"), None, "catalog.game", "source benchmark needs category"),
+    (("catalog", "demo", "sha256"), {"a.json": "abc"}, "catalog.demo.sha256.a.json", "must match"),
+]
+
+
+def with_value(path: tuple[str, ...], value: object) -> dict:
+    params = copy.deepcopy(PARAMS)
+    node = params
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return params
+
+
+@pytest.mark.parametrize(("path", "value", "field", "problem"), CASES, ids=lambda x: str(x))
+def test_wrong_value_names_its_key_path(path, value, field, problem):
+    with pytest.raises(PipelineInputError) as info:
+        validate_params(with_value(path, value), "params.yaml")
+    message = str(info.value)
+    assert message.startswith(f"params.yaml, field '{field}': ") and problem in message
+    assert "\n" not in message
+
+
+def test_several_problems_on_one_line():
+    params = with_value(("filter", "max_seq_len"), 0)
+    params["train"]["lr"] = "fast"
+    message = str(pytest.raises(PipelineInputError, validate_params, params).value)
+    assert message == (
+        "params.yaml, field 'filter.max_seq_len': must be ≥ 1, got 0; field 'train.lr': must be a number, got 'fast'"
+    )
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("alpha",), 1), (("alpha",), "0.4"), (("etegrec", "tokenizer_lr"), "1e-4"),  # ints and YAML 1.1 exponent strings
+    (("train", "device"), "cuda:1"), (("embed", "device"), "mps"), (("bos_queries",), 0),
+])
+def test_accepted_values(path, value):
+    validate_params(with_value(path, value))
+
+
+def test_committed_params_validate_for_every_dataset():
+    params = load_params(ROOT / "params.yaml")
+    assert set(params["catalog"]) >= {"demo", "scientific", "instrument", "game", "scientific2018"}
+    for name in params["catalog"]:
+        spec = dataset_spec(params, name)
+        for section, model in OVERRIDABLE.items():
+            model.model_validate(stage_section(params, spec, section))
+    assert params["filter"] == PARAMS["filter"] and params["demo"]["n_users"] == PARAMS["demo"]["n_users"]
+
+
+def test_defaults_fill_absent_keys_and_overrides_stay_partial():
+    params = validate_params({"datasets": ["demo"], "catalog": {"demo": {
+        "source": "demo", "alpha": 0.3, "bos_queries": 4, "overrides": {"train": {"max_epochs": 2}}}}})
+    assert params["filter"] == {"k_core": 5, "max_seq_len": 20} and params["seed"] == 2025
+    assert params["catalog"]["demo"]["overrides"] == {"train": {"max_epochs": 2}}
+    spec = dataset_spec(params, "demo")
+    assert stage_section(params, spec, "train")["max_epochs"] == 2
+
+
+def test_s_override_with_a_typo_key_is_rejected(tmp_path):
+    """`dvc exp run -S train.lrr=0.01` adds the key to params.yaml's text; the next stage refuses it."""
+    text = (ROOT / "params.yaml").read_text()
+    assert "\n  lr: 0.003\n" in text
+    (tmp_path / "params.yaml").write_text(text.replace("\n  lr: 0.003\n", "\n  lr: 0.003\n  lrr: 0.01\n"))
+    with pytest.raises(PipelineInputError, match=r"field 'train\.lrr': unknown key"):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_schema_names_match_the_code():
+    from pipeline_lib.models.etegrec import SIA_SPACES
+    from pipeline_lib.models.variants import VARIANTS
+    from pipeline_lib.params import SOURCES
+    from pipeline_lib.reporting.tables import FORMATS
+    from pipeline_lib.text.embedding import DTYPES
+    from pipeline_lib.text.template import FIELDS
+    from pipeline_lib.training.etegrec import SCHEDULES, SETTINGS
+    from pipeline_lib.training.sequential import LOSSES
+
+    pairs = [(Variant, VARIANTS), (Source, SOURCES), (TableFormat, FORMATS), (EmbedDtype, DTYPES),
+             (TextField, FIELDS), (EtegrecSchedule, SCHEDULES), (EtegrecSetting, SETTINGS),
+             (BaselineLoss, LOSSES), (SiaSpace, SIA_SPACES)]
+    for literal, names in pairs:
+        assert set(get_args(literal)) == set(names)
+
+
+def test_schema_defaults_match_the_config_dataclasses():
+    from pipeline_lib.data.demo import DemoConfig
+    from pipeline_lib.evaluation import DecodeConfig
+    from pipeline_lib.models.etegrec import AlignmentConfig
+    from pipeline_lib.models.generative import GenRecConfig
+    from pipeline_lib.models.gru4rec import GRU4RecConfig
+    from pipeline_lib.models.sasrec import SASRecConfig
+    from pipeline_lib.reporting.gate import GateConfig
+    from pipeline_lib.reporting.tables import TablesConfig
+    from pipeline_lib.reporting.tsne import Figure4Config
+    from pipeline_lib.tokenizer.rqvae import RQVAEConfig
+    from pipeline_lib.tokenizer.training import TrainConfig
+    from pipeline_lib.training.etegrec import JointOptimConfig
+    from pipeline_lib.training.generative import OptimConfig
+    from pipeline_lib.training.sequential import BaselineConfig
+
+    defaults = Params().model_dump()
+    sections = [
+        (defaults["train"], OptimConfig), (defaults["evaluate"], DecodeConfig), (defaults["model"], GenRecConfig),
+        (defaults["tokenize"]["model"], RQVAEConfig), (defaults["tokenize"]["train"], TrainConfig),
+        (defaults["baselines"], BaselineConfig), (defaults["baselines"]["sasrec"], SASRecConfig),
+        (defaults["baselines"]["gru4rec"], GRU4RecConfig), (defaults["etegrec"], JointOptimConfig),
+        (defaults["etegrec"], AlignmentConfig), (defaults["etegrec"]["backbone"], GenRecConfig),
+        (defaults["figures"], Figure4Config), (defaults["tables"], TablesConfig), (defaults["gate"], GateConfig),
+        (defaults["demo"], DemoConfig),
+    ]
+    for section, config in sections:
+        for f in dataclasses.fields(config):
+            if f.name not in section or (config is DemoConfig and f.name == "seed"):
+                continue
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            value = section[f.name]
+            assert (tuple(value) if isinstance(default, tuple) else value) == default, (config.__name__, f.name)
+
+
+def test_stage_with_a_bad_value_exits_2_with_one_line_and_writes_nothing(tmp_path):
+    (tmp_path / "params.yaml").write_text(
+        (ROOT / "params.yaml").read_text().replace("\n  max_seq_len: 20\n", "\n  max_seq_len: 0\n")
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-m", "stages.filter", "demo", "--params", "params.yaml"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "error: params.yaml, field 'filter.max_seq_len': must be ≥ 1, got 0"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
