@@ -221,6 +221,9 @@ class TrainSection(Section):
     lr: Float = Field(3e-3, gt=0, description="AdamW peak learning rate")
     weight_decay: Float = Field(0.05, ge=0, description="AdamW weight decay")
     warmup_steps: int = Field(10_000, ge=0, description="linear warmup, optimizer steps (then cosine decay)")
+    warmup_epochs: Float | None = Field(
+        None, gt=0, description="linear warmup, epochs; when set it replaces warmup_steps (the CPU profile: 1)"
+    )
     max_epochs: int = Field(200, ge=1, description="epochs")
     patience: int = Field(20, ge=1, description="validations without a better NDCG@10 before stopping")
     eval_every: int = Field(1, ge=1, description="epochs between validation runs")

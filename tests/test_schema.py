@@ -226,4 +226,6 @@ def test_stage_with_a_bad_value_exits_2_with_one_line_and_writes_nothing(tmp_pat
     assert run.stderr.strip().splitlines() == [
         "error: params.yaml, field 'filter.max_seq_len': must be ≥ 1, got 0"
     ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]
+    # only the stage's lock folder (pipeline_lib.locking), no artifact
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".locks", "params.yaml"]
+    assert not any(p.suffix != ".lock" for p in (tmp_path / ".locks").iterdir())

@@ -1,0 +1,63 @@
+"""Seed spread → gate tolerances: another seed's metrics pass the gate, a planted drop beyond the spread fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline_lib.params import load_params
+from pipeline_lib.reporting.gate import check_metrics, gate_config
+from pipeline_lib.reporting.seed_spread import family, family_ranges, read_seeds, spread
+
+REPO = Path(__file__).resolve().parents[2]
+SPREAD_DIR = REPO / "reports" / "ci" / "seed_spread"
+
+
+def test_spread_statistics_and_families():
+    runs = {1: {"demo/eval/tiger.json:test.recall@10": 0.20, "demo/eval/decor.json:test.recall@10": 0.25},
+            2: {"demo/eval/tiger.json:test.recall@10": 0.24, "demo/eval/decor.json:test.recall@10": 0.26},
+            3: {"demo/eval/tiger.json:test.recall@10": 0.22, "demo/eval/decor.json:test.recall@10": 0.27}}
+    per_key = spread(runs)
+    tiger = per_key["demo/eval/tiger.json:test.recall@10"]
+    assert tiger["mean"] == pytest.approx(0.22) and tiger["range"] == pytest.approx(0.04)
+    assert tiger["sd"] == pytest.approx(0.02)
+    largest, where = family_ranges(per_key)["eval:test.recall@10"]
+    assert largest == pytest.approx(0.04) and where == "demo/eval/tiger.json:test.recall@10"
+    assert family("demo/tokenizer.json:utilization.layer_1") == "tokenizer:utilization.layer_1"
+
+
+def test_read_seeds_needs_two_runs(tmp_path):
+    from pipeline_lib.errors import PipelineInputError
+
+    (tmp_path / "seed_1.json").write_text("{}")
+    with pytest.raises(PipelineInputError, match="at least 2 seeds"):
+        read_seeds(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def measured() -> dict[int, dict[str, float]]:
+    return read_seeds(SPREAD_DIR)
+
+
+def test_committed_tolerances_cover_the_measured_seed_spread(measured):
+    config = gate_config(load_params(REPO / "params.yaml"))
+    for name, (largest, key) in family_ranges(spread(measured)).items():
+        assert config.tolerance(key) >= largest, f"{name}: tolerance {config.tolerance(key)} < seed range {largest}"
+
+
+def test_gate_passes_every_other_seed_against_each_seed(measured):
+    config = gate_config(load_params(REPO / "params.yaml"))
+    for base_seed, baseline in measured.items():
+        for seed, current in measured.items():
+            failed = [c for c in check_metrics(baseline, current, config) if c.failed]
+            assert not failed, f"seed {seed} vs baseline seed {base_seed}: {failed[:3]}"
+
+
+def test_gate_fails_on_a_drop_just_beyond_the_tolerance(measured):
+    config = gate_config(load_params(REPO / "params.yaml"))
+    baseline = measured[min(measured)]
+    key = next(k for k in sorted(baseline) if k.endswith("test.ndcg@10") and "/eval/decor" in k)
+    planted = {**baseline, key: baseline[key] - config.tolerance(key) - 1e-4}
+    failed = [c.key for c in check_metrics(baseline, planted, config) if c.failed]
+    assert failed == [key]
