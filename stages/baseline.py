@@ -12,6 +12,7 @@ from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
 from pipeline_lib.training.sequential import (
     SEQUENTIAL_MODELS,
@@ -49,9 +50,17 @@ def main() -> None:
         f"baselines.{args.model}",
     ).to(device)
 
+    run_id = run_fingerprint(
+        params={"model": args.model, "config": model.config, "baselines": optim, "ks": ks, "max_seq_len": max_len,
+                "seed": params["seed"]},
+        files=[paths.train, paths.valid, paths.items],
+    )
+
     started = time.perf_counter()
     checkpoint = paths.checkpoint(args.model)
-    result = train_sequential(model, train, valid, optim, ks, params["seed"], checkpoint, paths.curve(args.model))
+    result = train_sequential(
+        model, train, valid, optim, ks, params["seed"], checkpoint, run_id, paths.curve(args.model)
+    )
     model.load_state_dict(result.best_weights["model"])
     with atomic_directory(paths.model_dir(args.model)) as staged:
         save_sequential(staged / paths.model_weights(args.model).name,

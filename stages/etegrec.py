@@ -24,6 +24,7 @@ from pipeline_lib.tokenizer.semantic_ids import (
 )
 from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
 from pipeline_lib.training.etegrec import etegrec_settings, joint_data, rank_items, train_etegrec
+from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
 
 MODEL = "etegrec"
@@ -52,8 +53,14 @@ def main() -> None:
     checkpoint = paths.checkpoint(MODEL)
     try:
         model.refresh_semantic_ids(data.embeddings)
+        run_id = run_fingerprint(
+            params={**settings.resume_settings(), "seed": seed},
+            files=[paths.sequences, embeddings_path, paths.items],
+            tensors={"pretrained_semantic_ids": model.semantic_ids},
+        )
         result = train_etegrec(
-            model, data, settings.optim, settings.alignment, settings.decode, seed, checkpoint, paths.curve(MODEL)
+            model, data, settings.optim, settings.alignment, settings.decode, seed, checkpoint, run_id,
+            paths.curve(MODEL),
         )
     except CollisionOverflowError as err:
         hint = "; lower etegrec.tokenizer_lr / mu / lam or pretrain the tokenizer longer"

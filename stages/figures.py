@@ -1,4 +1,7 @@
-"""Stage figures: DECOR Figure 4 — t-SNE of static vs contextually composed prefix embeddings of the trained DECOR model."""
+"""Stage figures: DECOR Figure 4 — t-SNE of static vs contextually composed prefix embeddings of the trained DECOR model.
+
+Without ``decor`` in ``variants`` there is no such model: the PNG is a placeholder saying so.
+"""
 
 import torch
 
@@ -8,7 +11,7 @@ from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.models.store import load_generative
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths
-from pipeline_lib.reporting.figures import FIGURES_DIR
+from pipeline_lib.reporting.figures import FIGURES_DIR, save_placeholder_png
 from pipeline_lib.reporting.tsne import Figure4Config, plot_prefix_case, prefix_case, tsne_layout
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
@@ -23,6 +26,12 @@ def main() -> None:
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
     config = make_config(Figure4Config, stage_section(params, spec, "figures"), args.params, "figures")
+    path = FIGURES_DIR / f"figure4_{args.dataset}.png"
+    if VARIANT not in (params.get("variants") or []):
+        message = f"Figure 4 skipped: {VARIANT} is not in variants"
+        save_placeholder_png(path, message)
+        print(f"{path}: {message}")
+        return
 
     sids = read_semantic_ids(paths.semantic_ids)
     test = evaluation_samples(read_table(paths.test, "test"), params["filter"]["max_seq_len"])
@@ -32,7 +41,6 @@ def main() -> None:
     except ValueError as err:
         raise PipelineInputError(paths.semantic_ids, str(err)) from None
     layout = tsne_layout(case, config.perplexity, params["seed"])
-    path = FIGURES_DIR / f"figure4_{args.dataset}.png"
     plot_prefix_case(case, layout, args.dataset, path)
     static, composed = case.alignment()
     print(f"{path}: prefix {case.prefix}, {len(case.next_codes)} users, {len(case.candidates)} candidates; "

@@ -20,7 +20,8 @@ from pipeline_lib.params import dataset_spec, load_params, make_config, stage_se
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
-from pipeline_lib.training.generative import OptimConfig, generative_data, train_generative
+from pipeline_lib.training.fingerprint import run_fingerprint
+from pipeline_lib.training.generative import OptimConfig, generative_data, resume_settings, train_generative
 from pipeline_lib.training.loop import run_summary, run_timings
 
 
@@ -37,23 +38,28 @@ def main() -> None:
     optim = make_config(OptimConfig, run, args.params, "train")
     decode = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate")
 
+    max_len, seed = params["filter"]["max_seq_len"], params["seed"]
     codebooks = load_codebooks(paths.rqvae)
     sids = read_semantic_ids(paths.semantic_ids)
-    data, _ = generative_data(read_split(paths), sids, codebooks.shape[1], params["filter"]["max_seq_len"], device)
+    data, _ = generative_data(read_split(paths), sids, codebooks.shape[1], max_len, device)
     config = dataset_variant_config(args.variant, params, spec, codebooks)
-    torch.manual_seed(params["seed"])
+    torch.manual_seed(seed)
     model = GenerativeRecommender(config, codebooks).to(device)
+    run_id = run_fingerprint(
+        params={"model": config, "train": resume_settings(optim), "evaluate": decode, "max_seq_len": max_len,
+                "seed": seed},
+        files=[paths.train, paths.valid, paths.semantic_ids, paths.rqvae],
+    )
 
     started = time.perf_counter()
-    result = train_generative(
-        model, data, optim, decode, params["seed"], paths.checkpoint(args.variant), paths.curve(args.variant), dist
-    )
+    checkpoint = paths.checkpoint(args.variant)
+    result = train_generative(model, data, optim, decode, seed, checkpoint, run_id, paths.curve(args.variant), dist)
     if dist.is_main:  # the other ranks hold the same weights and metrics
         model.load_state_dict(result.best_weights["model"])
         with atomic_directory(paths.model_dir(args.variant)) as staged:
             save_generative(staged / paths.model_weights(args.variant).name,
                             staged / paths.model_config(args.variant).name, model, args.variant)
-        paths.checkpoint(args.variant).unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
+        checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         write_json(
             paths.train_metrics(args.variant),

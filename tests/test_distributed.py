@@ -49,7 +49,8 @@ def run(dist: Distributed | None, out: Path) -> dict:
     """Rank fixed weights, then train two epochs (validating after each); save what to compare."""
     model, data = setup()
     ranked = rank_generative(model, data.valid.histories, data.item_tokens, data.trie, DECODE, False, dist)
-    result = train_generative(model, data, OPTIM, DECODE, SEED, out / "checkpoint.safetensors", out / "curve.tsv", dist)
+    checkpoint = out / "checkpoint.safetensors"
+    result = train_generative(model, data, OPTIM, DECODE, SEED, checkpoint, "tiny run", out / "curve.tsv", dist)
     return {"ranked": ranked, "weights": model.state_dict(), "curve": result.curve}
 
 

@@ -11,7 +11,7 @@ after each epoch) and ``frozen`` (the pretrained tokenizer and its tokens are ke
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ from pipeline_lib.models.vocab import history_tokens
 from pipeline_lib.params import DatasetSpec, make_config, stage_section
 from pipeline_lib.tokenizer.rqvae import RQVAEConfig
 from pipeline_lib.tokenizer.training import TrainConfig
-from pipeline_lib.training.generative import fingerprint
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 from pipeline_lib.training.samples import (
     Samples,
@@ -113,6 +112,10 @@ class ETEGRecSettings:
     @property
     def max_history(self) -> int:
         return SETTINGS[self.setting].max_history
+
+    def resume_settings(self) -> dict[str, Any]:
+        """The settings a run's identity includes: all but the device, which changes where, not what, is computed."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "device"}
 
 
 def _device(name: str, params_path: str | Path) -> torch.device:
@@ -284,13 +287,16 @@ def train_etegrec(
     decode: DecodeConfig,
     seed: int,
     checkpoint: Path,
+    fingerprint: str,
     curve_path: Path | None,
 ) -> LoopResult:
     """Alternating (or joint / frozen-tokenizer) optimisation with early stopping on validation NDCG@10,
     validated once per cycle.
 
     ``model`` must hold the pretrained tokenizer and the semantic IDs it gives. The model (with its
-    IDs), both optimizers and both schedulers are checkpointed after every epoch, so a run resumes exactly.
+    IDs), both optimizers and both schedulers are checkpointed after every epoch, so a run resumes exactly;
+    ``checkpoint`` is resumed only if it holds ``fingerprint``, the run's identity
+    (``pipeline_lib.training.fingerprint.run_fingerprint`` of its settings and inputs).
     """
     trainer = JointTrainer(model, data, optim, alignment, seed)
 
@@ -299,12 +305,9 @@ def train_etegrec(
         return ranking_metrics(ranked, data.valid.targets, decode.ks)
 
     loop = LoopConfig(optim.max_epochs, optim.patience, eval_every=optim.cycle_epochs, monitor="ndcg@10")
-    run_id = fingerprint(
-        "etegrec", asdict(model.tokenizer.config), model.recommender.config.to_dict(), model.sia_space, asdict(optim),
-        asdict(alignment), asdict(decode), seed, data.embeddings, data.train.histories, data.train.targets,
-        model.semantic_ids,
+    return fit(
+        loop, {"model": model}, trainer.stateful(), trainer.run_epoch, validate, checkpoint, fingerprint, curve_path
     )
-    return fit(loop, {"model": model}, trainer.stateful(), trainer.run_epoch, validate, checkpoint, run_id, curve_path)
 
 
 def _parts(losses: JointLosses, total: Tensor) -> dict[str, Tensor]:

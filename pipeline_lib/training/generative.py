@@ -7,8 +7,6 @@ and the gradients are summed over the ranks (``pipeline_lib.distributed``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -66,17 +64,6 @@ class TrainData:
     valid: Samples
     item_tokens: torch.Tensor  # [n_items + 1, levels]; the last row (item -1) is padding
     trie: SemanticIdTrie
-
-
-def fingerprint(*parts: Any) -> str:
-    """Identity of a training run: a checkpoint is resumed only by the run it came from."""
-    digest = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, torch.Tensor):
-            digest.update(part.detach().cpu().contiguous().numpy().tobytes())
-        else:
-            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
 
 
 class GenerativeTrainer:
@@ -150,10 +137,15 @@ def train_generative(
     decode: DecodeConfig,
     seed: int,
     checkpoint: Path,
+    fingerprint: str,
     curve_path: Path,
     dist: Distributed | None = None,
 ) -> LoopResult:
-    """Train with early stopping on validation NDCG@10 by constrained beam search (sharded over ``dist``'s ranks)."""
+    """Train with early stopping on validation NDCG@10 by constrained beam search (sharded over ``dist``'s ranks).
+
+    ``checkpoint`` is resumed only if it holds ``fingerprint``, the run's identity (:func:`resume_settings`
+    and the inputs, by ``pipeline_lib.training.fingerprint.run_fingerprint``).
+    """
     trainer = GenerativeTrainer(model, data, optim, seed, dist)
 
     def validate() -> dict[str, float]:
@@ -161,12 +153,15 @@ def train_generative(
         return ranking_metrics(ranked, data.valid.targets, decode.ks)
 
     loop = LoopConfig(optim.max_epochs, optim.patience, optim.eval_every, monitor="ndcg@10")
-    # compiling changes how, not what, is computed: a checkpoint resumes with or without it
-    settings = {k: v for k, v in asdict(optim).items() if k != "compile"}
-    run_id = fingerprint(model.config.to_dict(), settings, asdict(decode), seed, data.item_tokens)
     stateful = {"optimizer": trainer.optimizer, "scheduler": trainer.scheduler}
-    return fit(loop, {"model": model}, stateful, trainer.run_epoch, validate, checkpoint, run_id, curve_path,
+    return fit(loop, {"model": model}, stateful, trainer.run_epoch, validate, checkpoint, fingerprint, curve_path,
                main_process=trainer.dist.is_main)
+
+
+def resume_settings(optim: OptimConfig) -> dict[str, Any]:
+    """The ``train`` settings a run's identity includes: all but ``compile``, which changes how, not what,
+    is computed, so a checkpoint resumes with or without it."""
+    return {k: v for k, v in asdict(optim).items() if k != "compile"}
 
 
 def generative_data(

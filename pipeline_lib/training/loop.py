@@ -4,7 +4,9 @@ The caller supplies ``run_epoch(epoch) -> train stats`` and ``validate() -> metr
 owns what happens between epochs. After each epoch it writes one resumable checkpoint holding
 every stateful object (models, optimizers, schedulers), the RNG states, the best weights so far
 and the curve, so an interrupted run restarted with the same fingerprint continues from the
-last finished epoch and ends exactly where an uninterrupted run would.
+last finished epoch and ends exactly where an uninterrupted run would. A checkpoint with another
+fingerprint (``pipeline_lib.training.fingerprint``: different data or settings) is ignored and
+overwritten by a run from scratch.
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ def fit(
             start, best_value, bad_evals = saved["epoch"] + 1, saved["best_value"], saved["bad_evals"]
             result = LoopResult(saved["best_epoch"], saved["best_metrics"], saved["best_weights"], saved["curve"], start)
             print(f"resuming from {checkpoint} after epoch {saved['epoch']}")
+        else:
+            print(f"{checkpoint} is from another run (its data or settings differ): training from scratch")
     for epoch in range(start, config.max_epochs):
         if bad_evals >= config.patience:
             break

@@ -27,7 +27,6 @@ from pipeline_lib.io import write_json, write_tensors
 from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
 from pipeline_lib.models.sasrec import SASRec, SASRecConfig
-from pipeline_lib.training.generative import fingerprint
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 from pipeline_lib.training.samples import Samples, evaluation_samples, prefix_samples
 
@@ -128,9 +127,14 @@ def train_sequential(
     ks: tuple[int, ...],
     seed: int,
     checkpoint: Path,
+    fingerprint: str,
     curve_path: Path | None,
 ) -> LoopResult:
-    """AdamW at a constant rate on shuffled prefix batches; early stopping on validation NDCG@10."""
+    """AdamW at a constant rate on shuffled prefix batches; early stopping on validation NDCG@10.
+
+    ``checkpoint`` is resumed only if it holds ``fingerprint``, the run's identity
+    (``pipeline_lib.training.fingerprint.run_fingerprint`` of its settings and inputs).
+    """
     device = train.targets.device
     n_items = model.config.n_items
     n_batches = -(-len(train) // optim.batch_size)
@@ -159,9 +163,7 @@ def train_sequential(
         return ranking_metrics(ranked, valid.targets, ks)
 
     loop = LoopConfig(optim.max_epochs, optim.patience, optim.eval_every, monitor="ndcg@10")
-    run_id = fingerprint(type(model).__name__, asdict(model.config), asdict(optim), list(ks), seed, train.histories,
-                         train.targets)
-    return fit(loop, {"model": model}, {"optimizer": optimizer}, run_epoch, validate, checkpoint, run_id, curve_path)
+    return fit(loop, {"model": model}, {"optimizer": optimizer}, run_epoch, validate, checkpoint, fingerprint, curve_path)
 
 
 def save_sequential(weights_path: Path, config_path: Path, model: SequentialModel, name: str) -> None:

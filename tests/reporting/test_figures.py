@@ -1,5 +1,7 @@
 import copy
 import json
+import runpy
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -7,6 +9,7 @@ import matplotlib.image
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
@@ -161,3 +164,26 @@ def test_figure4_layout_and_png(tmp_path):
     assert torch.isfinite(torch.from_numpy(layout)).all()
     plot_prefix_case(case, layout, "tiny", tmp_path / "figure4_tiny.png")
     assert_png(tmp_path / "figure4_tiny.png")
+
+
+def run_figures_stage(tmp_path: Path, monkeypatch, variants: list[str]) -> None:
+    """``python -m stages.figures demo`` in an empty ``tmp_path`` (no data) with these ``variants``."""
+    params = {"catalog": {"demo": {"source": "demo", "alpha": 0.4, "bos_queries": 16}}, "variants": variants,
+              "figures": {}, "seed": 0}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["figures", "demo", "--params", "params.yaml"])
+    runpy.run_module("stages.figures", run_name="__main__")
+
+
+def test_figure4_stage_without_decor_writes_a_placeholder(tmp_path, monkeypatch, capsys):
+    run_figures_stage(tmp_path, monkeypatch, ["tiger", "tokcomp"])
+    assert_png(tmp_path / "reports" / "figures" / "figure4_demo.png")
+    assert "Figure 4 skipped: decor is not in variants" in capsys.readouterr().out
+
+
+def test_figure4_stage_with_decor_needs_its_inputs(tmp_path, monkeypatch, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_figures_stage(tmp_path, monkeypatch, ["tiger", "decor"])
+    assert exit_info.value.code == 2 and "tokenize stage" in capsys.readouterr().err
+    assert not (tmp_path / "reports" / "figures" / "figure4_demo.png").exists()

@@ -104,7 +104,8 @@ def test_training_learns_the_successor_task(name, tmp_path):
     valid = evaluation_samples(held_out, 5)
     optim = BaselineConfig(batch_size=32, lr=1e-2, max_epochs=8, patience=8)
     train_samples = prefix_samples(train, 5)
-    result = train_sequential(model, train_samples, valid, optim, (5, 10), 0, tmp_path / "ckpt", tmp_path / "c.tsv")
+    result = train_sequential(model, train_samples, valid, optim, (5, 10), 0, tmp_path / "ckpt", "run",
+                              tmp_path / "c.tsv")
     model.load_state_dict(result.best_weights["model"])
     ranked = rank_sequential(model, valid.histories, 10, 64)
     assert ranking_metrics(ranked, valid.targets, (10,))["recall@10"] > 0.9
@@ -119,7 +120,7 @@ def test_training_is_deterministic_for_a_seed(tmp_path):
         torch.manual_seed(0)
         model = SASRec(SASRecConfig(n_items=N_ITEMS, max_len=5, dim=16, ffn_dim=16, dropout=0.3))  # dropout draws too
         result = train_sequential(model, prefix_samples(train, 5), evaluation_samples(held_out, 5), optim, (10,), 3,
-                                  tmp_path / f"ckpt{run}", None)
+                                  tmp_path / f"ckpt{run}", "run", None)
         weights.append(result.best_weights["model"])
     for key, value in weights[0].items():
         assert torch.equal(value, weights[1][key]), key
