@@ -20,6 +20,7 @@ from pipeline_lib.params import dataset_spec, load_params, make_config, stage_se
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
+from pipeline_lib.training.diagnostics import steps_path, write_empty_steps
 from pipeline_lib.training.generative import OptimConfig, generative_data, train_generative
 from pipeline_lib.training.loop import run_summary
 
@@ -44,6 +45,9 @@ def main() -> None:
     torch.manual_seed(params["seed"])
     model = GenerativeRecommender(config, codebooks).to(device)
 
+    steps = steps_path(paths.curve(args.variant))  # a declared output: header-only unless diagnostics are logged
+    if dist.is_main and not (optim.diagnostics_every and model.composition is not None):
+        write_empty_steps(steps)
     started = time.perf_counter()
     result = train_generative(
         model, data, optim, decode, params["seed"], paths.checkpoint(args.variant), paths.curve(args.variant), dist
@@ -51,6 +55,8 @@ def main() -> None:
     if dist.is_main:  # the other ranks hold the same weights and metrics
         model.load_state_dict(result.best_weights["model"])
         save_generative(paths.model_weights(args.variant), paths.model_config(args.variant), model, args.variant)
+        if not steps.is_file():  # diagnostics_every beyond the run's last step
+            write_empty_steps(steps)
         paths.checkpoint(args.variant).unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         write_json(

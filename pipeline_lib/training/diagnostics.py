@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from pipeline_lib.evaluation import composition_diagnostics, flat_diagnostics
+from pipeline_lib.io import atomic_path
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.training.loop import write_curve
 
@@ -24,12 +25,19 @@ def steps_path(curve_path: Path) -> Path:
     return curve_path.with_suffix(".steps.tsv")
 
 
+def write_empty_steps(path: Path) -> None:
+    """A header-only steps TSV: the train stage declares the file, so it exists even when nothing is logged."""
+    with atomic_path(path) as tmp:
+        tmp.write_text("step\n")
+
+
 class StepDiagnostics:
     """``__call__(step)`` after each optimiser step: every ``every`` steps, one row (``step`` = optimiser
     steps done, then the ``comp_<site>_<statistic>`` columns) rewritten to ``path``.
 
-    On a resumed run the rows of steps not yet redone (from the interrupted epoch) are dropped the
-    first time it writes, so the file ends as an uninterrupted run's would.
+    The first call (after this process's first optimiser step) keeps only the existing rows of
+    earlier steps: none in a fresh run, those before the resumed epoch after a resume — so the file
+    ends as an uninterrupted run's would.
     """
 
     def __init__(
@@ -50,11 +58,11 @@ class StepDiagnostics:
         self.rows: list[dict[str, float]] | None = None
 
     def __call__(self, step: int) -> None:
-        if step % self.every:
-            return
         if self.rows is None:
             old = pd.read_csv(self.path, sep="\t").to_dict("records") if self.path.is_file() else []
             self.rows = [row for row in old if row["step"] < step]
+        if step % self.every:
+            return
         was_training = self.model.training
         stats = composition_diagnostics(self.model, self.histories, self.targets, self.item_tokens, self.batch_size)
         self.model.train(was_training)

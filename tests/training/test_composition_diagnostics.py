@@ -79,3 +79,11 @@ def test_trainer_param_groups_follow_weight_decay_exclude():
     groups = GenerativeTrainer(model, data, optim, 0).optimizer.param_groups
     assert [g["weight_decay"] for g in groups] == [0.05, 0.0]
     assert any(p is model.bos.queries for p in groups[1]["params"])
+
+
+def test_empty_steps_file_is_a_readable_header(tmp_path: Path):
+    from pipeline_lib.training.diagnostics import write_empty_steps
+
+    path = tmp_path / "new" / "tiger.steps.tsv"
+    write_empty_steps(path)
+    assert list(pd.read_csv(path, sep="\t").columns) == ["step"] and pd.read_csv(path, sep="\t").empty
