@@ -11,6 +11,7 @@ from pipeline_lib.decoding.beam_search import constrained_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.device import autocast
 from pipeline_lib.distributed import Distributed
+from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.composition_stats import CompositionStatsAccumulator
 from pipeline_lib.models.generative import GenerativeRecommender, IncrementalBeamDecoder
 from pipeline_lib.models.vocab import history_tokens
@@ -105,6 +106,47 @@ def mean_context(
         total = u.sum(dim=0) if total is None else total + u.sum(dim=0)
         count += u.shape[0]
     return (total / count).float()
+
+
+def rank_constant_context(
+    model: GenerativeRecommender,
+    histories: torch.Tensor,
+    targets: torch.Tensor,
+    item_tokens: torch.Tensor,
+    trie: SemanticIdTrie,
+    decode: DecodeConfig,
+    bf16: bool,
+    dist: Distributed | None = None,
+) -> torch.Tensor:
+    """The context ablation: ``rank_generative`` with every user's composition context u replaced by
+    ``mean_context`` over these (teacher-forced) users, per decoder position — composition made
+    constant, everything else as trained. Call it on every rank; the override is removed afterwards."""
+    model.composition.set_context_override(mean_context(model, histories, targets, item_tokens, decode.batch_size))
+    try:
+        return rank_generative(model, histories, item_tokens, trie, decode, bf16, dist)
+    finally:
+        model.composition.set_context_override(None)
+
+
+def composition_report(
+    model: GenerativeRecommender,
+    ranked: torch.Tensor,
+    constant: torch.Tensor,
+    histories: torch.Tensor,
+    targets: torch.Tensor,
+    item_tokens: torch.Tensor,
+    decode: DecodeConfig,
+) -> dict[str, dict]:
+    """The eval JSON's composition keys: ``composition`` (``composition_diagnostics`` of the test contexts),
+    ``test_constant_context`` (metrics of ``constant`` = ``rank_constant_context``'s lists) and
+    ``constant_context_gap`` (metrics of ``ranked`` − those, per metric)."""
+    metrics = ranking_metrics(ranked, targets, decode.ks)
+    constant_metrics = ranking_metrics(constant, targets, decode.ks)
+    return {
+        "composition": composition_diagnostics(model, histories, targets, item_tokens, decode.batch_size),
+        "test_constant_context": constant_metrics,
+        "constant_context_gap": {k: metrics[k] - constant_metrics[k] for k in metrics},
+    }
 
 
 @torch.no_grad()

@@ -14,9 +14,9 @@ from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
 from pipeline_lib.evaluation import (
     DecodeConfig,
-    composition_diagnostics,
+    composition_report,
     composition_utilization,
-    mean_context,
+    rank_constant_context,
     rank_generative,
 )
 from pipeline_lib.io import write_json, write_parquet
@@ -49,22 +49,14 @@ def main() -> None:
 
     bf16 = run.get("bf16", True)
     ranked = rank_generative(model, test.histories, data.item_tokens, data.trie, decode, bf16, dist)
-    composition: dict = {}
     if model.composition is not None:  # the context ablation: every rank decodes with the same constant u
-        contexts = (test.histories, test.targets, data.item_tokens, decode.batch_size)
-        model.composition.set_context_override(mean_context(model, *contexts))
-        constant = rank_generative(model, test.histories, data.item_tokens, data.trie, decode, bf16, dist)
-        model.composition.set_context_override(None)
+        contexts = (test.histories, test.targets, data.item_tokens)
+        constant = rank_constant_context(model, *contexts, data.trie, decode, bf16, dist)
     if dist.is_main:  # every rank holds all users' lists
-        metrics = ranking_metrics(ranked, test.targets, decode.ks)
+        composition: dict = {}
         if model.composition is not None:
-            layers = composition_utilization(model, *contexts)
-            constant_metrics = ranking_metrics(constant, test.targets, decode.ks)
-            composition = {
-                "composition": composition_diagnostics(model, *contexts),
-                "test_constant_context": constant_metrics,
-                "constant_context_gap": {k: metrics[k] - constant_metrics[k] for k in metrics},
-            }
+            layers = composition_utilization(model, test.histories, test.targets, data.item_tokens, decode.batch_size)
+            composition = composition_report(model, ranked, constant, *contexts, decode)
         else:
             layers = utilization(sids[:, :-1], codebooks.shape[1])
         write_parquet(paths.user_ranks(args.variant), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
@@ -73,7 +65,7 @@ def main() -> None:
             {
                 "model": args.variant,
                 "dataset": args.dataset,
-                "test": metrics,
+                "test": ranking_metrics(ranked, test.targets, decode.ks),
                 "utilization": {f"layer_{i + 1}": share for i, share in enumerate(layers)},
                 **composition,
             },

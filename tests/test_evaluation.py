@@ -6,9 +6,11 @@ from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.evaluation import (
     DecodeConfig,
     composition_diagnostics,
+    composition_report,
     composition_utilization,
     flat_diagnostics,
     mean_context,
+    rank_constant_context,
     rank_generative,
 )
 from pipeline_lib.metrics import ranking_metrics
@@ -59,9 +61,11 @@ def test_composition_utilization_counts_above_uniform_codes():
     assert len(shares) == 3 and all(0 < s <= 1 for s in shares)
 
 
+DECODE = DecodeConfig(beam_size=8, batch_size=3, ks=(5,))
+
+
 def _ranked(model, sids, item_tokens, histories):
-    trie = SemanticIdTrie.from_semantic_ids(sids, 8)
-    return rank_generative(model, histories, item_tokens, trie, DecodeConfig(beam_size=8, batch_size=3, ks=(5,)), False)
+    return rank_generative(model, histories, item_tokens, SemanticIdTrie.from_semantic_ids(sids, 8), DECODE, False)
 
 
 @pytest.mark.parametrize("kw", [dict(composition=True, alpha=0.0),
@@ -71,10 +75,13 @@ def test_constant_context_ranks_as_the_model_when_alpha_is_zero(kw):
     model, sids, item_tokens, histories = setup(**kw)
     targets = torch.arange(len(histories))
     normal = _ranked(model, sids, item_tokens, histories)
-    model.composition.set_context_override(mean_context(model, histories, targets, item_tokens, 3))
-    constant = _ranked(model, sids, item_tokens, histories)
+    trie = SemanticIdTrie.from_semantic_ids(sids, 8)
+    constant = rank_constant_context(model, histories, targets, item_tokens, trie, DECODE, False)
+    assert model.composition.context_override is None  # removed again
     assert torch.equal(constant, normal)
-    assert ranking_metrics(constant, targets, (5,)) == ranking_metrics(normal, targets, (5,))
+    report = composition_report(model, normal, constant, histories, targets, item_tokens, DECODE)
+    assert report["test_constant_context"] == ranking_metrics(normal, targets, (5,))
+    assert report["constant_context_gap"] == {"recall@5": 0.0, "ndcg@5": 0.0}
 
 
 def test_context_override_makes_composition_the_same_for_every_user():
@@ -93,7 +100,14 @@ def test_context_override_makes_composition_the_same_for_every_user():
         assert not torch.allclose(before[site][2], before[site][2][:1].expand_as(logits)), site
     ranked = _ranked(model, sids, item_tokens, histories)
     model.composition.set_context_override(None)
-    assert not torch.equal(ranked, _ranked(model, sids, item_tokens, histories))
+    normal = _ranked(model, sids, item_tokens, histories)
+    assert not torch.equal(ranked, normal)
+    trie = SemanticIdTrie.from_semantic_ids(sids, 8)
+    assert torch.equal(rank_constant_context(model, histories, targets, item_tokens, trie, DECODE, False), ranked)
+    report = composition_report(model, normal, ranked, histories, targets, item_tokens, DECODE)
+    assert set(report["composition"]) == {"bos", "layer_1", "layer_2", "layer_3"}
+    full, constant = ranking_metrics(normal, targets, (5,)), ranking_metrics(ranked, targets, (5,))
+    assert report["constant_context_gap"] == pytest.approx({k: full[k] - constant[k] for k in full})
 
 
 def test_composition_diagnostics_are_the_statistics_of_the_teacher_forced_weights():
