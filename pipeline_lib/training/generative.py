@@ -148,6 +148,10 @@ class GenerativeTrainer:
             total += self.update(*self.inputs(index))
             if self.on_step is not None:
                 self.on_step(self.scheduler.last_epoch)
+        if self.dist.world_size > 1 and "composition.context_mean" in self.model.state_dict():
+            # each rank's running mean of u saw only its shards: average them, so the replicas stay identical
+            mean = self.model.composition.context_mean
+            mean.copy_(self.dist.sum(mean) / self.dist.world_size)
         return {"train_loss": float(self.dist.sum(total)) / self.n_batches, "lr": self.scheduler.get_last_lr()[0]}
 
 

@@ -87,3 +87,35 @@ def test_empty_steps_file_is_a_readable_header(tmp_path: Path):
     path = tmp_path / "new" / "tiger.steps.tsv"
     write_empty_steps(path)
     assert list(pd.read_csv(path, sep="\t").columns) == ["step"] and pd.read_csv(path, sep="\t").empty
+
+
+class _TwoRanks:
+    """Rank 0 of a pretend two-process run: its shard is the whole batch, and the other rank's
+    ``context_mean`` is ``other`` (what an all-reduce would add)."""
+
+    def __init__(self, other: torch.Tensor):
+        self.rank, self.world_size, self.is_main, self.other = 0, 2, True, other
+
+    def broadcast_module(self, module):
+        pass
+
+    def shard(self, index):
+        return index, 1.0
+
+    def sum_gradients(self, module):
+        pass
+
+    def sum(self, value):
+        return value + (self.other if value.shape == self.other.shape else value)
+
+
+def test_center_context_running_mean_is_averaged_over_ranks_each_epoch():
+    model, data = setup(composition_center_context=True)
+    other = torch.full_like(model.composition.context_mean, 3.0)
+    trainer = GenerativeTrainer(model, data, OptimConfig(batch_size=16, bf16=False), 0, _TwoRanks(other))
+    reference, _ = setup(composition_center_context=True)
+    GenerativeTrainer(reference, data, OptimConfig(batch_size=16, bf16=False), 0).run_epoch(0)
+    trainer.run_epoch(0)
+    own = reference.composition.context_mean  # the same epoch in one process: this rank's own running mean
+    assert own.abs().sum() > 0
+    torch.testing.assert_close(model.composition.context_mean, (own + other) / 2)
