@@ -11,6 +11,8 @@ from pipeline_lib.decoding.beam_search import constrained_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.device import autocast
 from pipeline_lib.distributed import Distributed
+from pipeline_lib.metrics import ranking_metrics
+from pipeline_lib.models.composition_stats import CompositionStatsAccumulator
 from pipeline_lib.models.generative import GenerativeRecommender, IncrementalBeamDecoder
 from pipeline_lib.models.vocab import history_tokens
 from pipeline_lib.training.samples import history_lengths
@@ -68,6 +70,83 @@ def rank_generative(
     out = torch.empty_like(mine)
     out[users.to(device)] = mine
     return out
+
+
+@torch.no_grad()
+def composition_diagnostics(
+    model: GenerativeRecommender, histories: torch.Tensor, targets: torch.Tensor, item_tokens: torch.Tensor, batch_size: int
+) -> dict[str, dict[str, float]]:
+    """Per composition site (``bos`` with BOS queries, ``layer_1..`` = decoder inputs y_0, y_1, …), the
+    ``CompositionStatsAccumulator`` statistics of eq. 16 over the teacher-forced contexts of
+    ``histories`` [U, max_len] (item ids, −1 padding) and ``targets`` [U] (float32, eval mode)."""
+    model.eval()
+    stats: dict[str, CompositionStatsAccumulator] = {}
+    for hist, target in zip(histories.split(batch_size), targets.split(batch_size)):
+        terms = model.composition_terms(history_tokens(item_tokens, hist), item_tokens[target])
+        for site, (u, query, logits) in terms.items():
+            stats.setdefault(site, CompositionStatsAccumulator(logits.shape[-1])).update(logits.float(), u, query)
+    return {site: acc.result() for site, acc in stats.items()}
+
+
+def flat_diagnostics(diagnostics: dict[str, dict[str, float]], prefix: str = "comp") -> dict[str, float]:
+    """``{"layer_1": {"entropy": …}}`` → ``{"comp_layer_1_entropy": …}``: curve-TSV columns."""
+    return {f"{prefix}_{site}_{key}": value for site, values in diagnostics.items() for key, value in values.items()}
+
+
+@torch.no_grad()
+def mean_context(
+    model: GenerativeRecommender, histories: torch.Tensor, targets: torch.Tensor, item_tokens: torch.Tensor, batch_size: int
+) -> torch.Tensor:
+    """ū [L, d]: the mean over users of the teacher-forced pooled context u (eq. 13) of each decoder position
+    [BOS, y_0 … y_{L-2}] — the constant context of the context ablation (``set_context_override``)."""
+    model.eval()
+    total, count = None, 0
+    for hist, target in zip(histories.split(batch_size), targets.split(batch_size)):
+        u = model.raw_contexts(history_tokens(item_tokens, hist), item_tokens[target]).double()
+        total = u.sum(dim=0) if total is None else total + u.sum(dim=0)
+        count += u.shape[0]
+    return (total / count).float()
+
+
+def rank_constant_context(
+    model: GenerativeRecommender,
+    histories: torch.Tensor,
+    targets: torch.Tensor,
+    item_tokens: torch.Tensor,
+    trie: SemanticIdTrie,
+    decode: DecodeConfig,
+    bf16: bool,
+    dist: Distributed | None = None,
+) -> torch.Tensor:
+    """The context ablation: ``rank_generative`` with every user's composition context u replaced by
+    ``mean_context`` over these (teacher-forced) users, per decoder position — composition made
+    constant, everything else as trained. Call it on every rank; the override is removed afterwards."""
+    model.composition.set_context_override(mean_context(model, histories, targets, item_tokens, decode.batch_size))
+    try:
+        return rank_generative(model, histories, item_tokens, trie, decode, bf16, dist)
+    finally:
+        model.composition.set_context_override(None)
+
+
+def composition_report(
+    model: GenerativeRecommender,
+    ranked: torch.Tensor,
+    constant: torch.Tensor,
+    histories: torch.Tensor,
+    targets: torch.Tensor,
+    item_tokens: torch.Tensor,
+    decode: DecodeConfig,
+) -> dict[str, dict]:
+    """The eval JSON's composition keys: ``composition`` (``composition_diagnostics`` of the test contexts),
+    ``test_constant_context`` (metrics of ``constant`` = ``rank_constant_context``'s lists) and
+    ``constant_context_gap`` (metrics of ``ranked`` − those, per metric)."""
+    metrics = ranking_metrics(ranked, targets, decode.ks)
+    constant_metrics = ranking_metrics(constant, targets, decode.ks)
+    return {
+        "composition": composition_diagnostics(model, histories, targets, item_tokens, decode.batch_size),
+        "test_constant_context": constant_metrics,
+        "constant_context_gap": {k: metrics[k] - constant_metrics[k] for k in metrics},
+    }
 
 
 @torch.no_grad()

@@ -59,6 +59,7 @@ BaselineLoss = Literal["ce", "bce"]
 EtegrecSetting = Literal["decor", "etegrec"]
 EtegrecSchedule = Literal["alternate", "joint", "frozen"]
 SiaSpace = Literal["input", "latent"]
+BosQueryInit = Literal["normal", "token_scale"]  # models.generative
 TableFormat = Literal["md", "tex", "csv"]
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
@@ -212,6 +213,19 @@ class ModelSection(BackboneSection):
     fusion_dim: int = Field(128, ge=1, description="d' of eq. 10")
     attention_dim: int = Field(128, ge=1, description="d' of eq. 14")
     composition_scaled: bool = Field(False, description="true = eq. 16 logits × 1/√d; false = as printed")
+    composition_center_context: bool = Field(
+        False, description="true = u − ū before W_q (eq. 16): batch mean in training, running mean in evaluation"
+    )
+    composition_self_context: bool = Field(
+        False, description="true = y_j's own embedding in its composition context (eq. 13); false = eq. 16–17"
+    )
+    bos_residual: bool = Field(False, description="true = ê_BOS = α·Φ(…) + (1 − α)·e_BOS; false = eq. 19 as printed")
+    bos_query_init: BosQueryInit = Field(
+        "normal", description="normal = N(0, 1) entries | token_scale = each ‖q‖ = the token table's mean row norm"
+    )
+    weight_decay_exclude: bool = Field(
+        False, description="true = no AdamW decay on LayerNorm, biases, embedding tables, Q_BOS; false = decay all"
+    )
 
 
 class TrainSection(Section):
@@ -230,6 +244,9 @@ class TrainSection(Section):
     grad_clip: Float = Field(1.0, gt=0, description="gradient norm clip")
     bf16: bool = Field(True, description="bf16 autocast on a GPU (CPU runs stay float32)")
     compile: bool = Field(False, description="torch.compile the training loss")
+    diagnostics_every: int = Field(
+        0, ge=0, description="optimiser steps between composition diagnostics (reports/curves/<ds>/<variant>.steps.tsv); 0 = off"
+    )
     device: Device = Field("auto", description="auto = cuda when present")
 
 

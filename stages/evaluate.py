@@ -1,5 +1,10 @@
 """Stage evaluate: full-ranking test metrics of a trained generative variant (trie-constrained beam search).
 
+For a variant with composition it also writes ``composition`` (eq. 16 diagnostics per site on the
+teacher-forced test contexts) and the context ablation ``test_constant_context``: the same beam search
+with every user's context u replaced by the mean u over the test users (composition made constant),
+and ``constant_context_gap`` = test − test_constant_context per metric.
+
 Launched as N processes (``accelerate launch --multi_gpu --num_processes N -m stages.evaluate …``), the
 users are decoded in shards and rank 0 writes the same outputs a single process would.
 """
@@ -7,7 +12,13 @@ users are decoded in shards and rank 0 writes the same outputs a single process 
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
-from pipeline_lib.evaluation import DecodeConfig, composition_utilization, rank_generative
+from pipeline_lib.evaluation import (
+    DecodeConfig,
+    composition_report,
+    composition_utilization,
+    rank_constant_context,
+    rank_generative,
+)
 from pipeline_lib.io import write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.models.store import load_generative
@@ -36,10 +47,16 @@ def main() -> None:
     data, test = generative_data(read_split(paths), sids, codebooks.shape[1], params["filter"]["max_seq_len"], device)
     model = load_generative(paths.model_weights(args.variant), codebooks, device)
 
-    ranked = rank_generative(model, test.histories, data.item_tokens, data.trie, decode, run.get("bf16", True), dist)
+    bf16 = run.get("bf16", True)
+    ranked = rank_generative(model, test.histories, data.item_tokens, data.trie, decode, bf16, dist)
+    if model.composition is not None:  # the context ablation: every rank decodes with the same constant u
+        contexts = (test.histories, test.targets, data.item_tokens)
+        constant = rank_constant_context(model, *contexts, data.trie, decode, bf16, dist)
     if dist.is_main:  # every rank holds all users' lists
+        composition: dict = {}
         if model.composition is not None:
             layers = composition_utilization(model, test.histories, test.targets, data.item_tokens, decode.batch_size)
+            composition = composition_report(model, ranked, constant, *contexts, decode)
         else:
             layers = utilization(sids[:, :-1], codebooks.shape[1])
         write_parquet(paths.user_ranks(args.variant), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
@@ -50,6 +67,7 @@ def main() -> None:
                 "dataset": args.dataset,
                 "test": ranking_metrics(ranked, test.targets, decode.ks),
                 "utilization": {f"layer_{i + 1}": share for i, share in enumerate(layers)},
+                **composition,
             },
         )
     dist.finish()

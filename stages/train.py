@@ -20,6 +20,7 @@ from pipeline_lib.params import dataset_spec, load_params, make_config, stage_se
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
+from pipeline_lib.training.diagnostics import steps_path, write_empty_steps
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.generative import OptimConfig, generative_data, resume_settings, train_generative
 from pipeline_lib.training.loop import run_summary, run_timings
@@ -51,6 +52,9 @@ def main() -> None:
         files=[paths.train, paths.valid, paths.semantic_ids, paths.rqvae],
     )
 
+    steps = steps_path(paths.curve(args.variant))  # a declared output: header-only unless diagnostics are logged
+    if dist.is_main and not (optim.diagnostics_every and model.composition is not None):
+        write_empty_steps(steps)
     started = time.perf_counter()
     checkpoint = paths.checkpoint(args.variant)
     result = train_generative(model, data, optim, decode, seed, checkpoint, run_id, paths.curve(args.variant), dist)
@@ -59,6 +63,8 @@ def main() -> None:
         with atomic_directory(paths.model_dir(args.variant)) as staged:
             save_generative(staged / paths.model_weights(args.variant).name,
                             staged / paths.model_config(args.variant).name, model, args.variant)
+        if not steps.is_file():  # diagnostics_every beyond the run's last step
+            write_empty_steps(steps)
         checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         write_json(

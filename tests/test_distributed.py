@@ -106,9 +106,11 @@ def test_two_process_training_matches_one_process(two_processes, one_process):
     assert len(untimed[0]) == len(one_process["curve"]) == OPTIM.max_epochs
     for two, one in zip(untimed[0], one_process["curve"]):
         assert two["train_loss"] == pytest.approx(one["train_loss"], rel=1e-5)
-        assert {k: v for k, v in two.items() if k.startswith("valid_")} == {
-            k: v for k, v in one.items() if k.startswith("valid_")
-        }
+        ranking = lambda row: {k: v for k, v in row.items() if k.startswith("valid_") and "_comp_" not in k}  # noqa: E731
+        assert ranking(two) == ranking(one)
+        # composition diagnostics (eq. 16) are continuous in the weights, which differ by summation order
+        diagnostics = lambda row: {k: v for k, v in row.items() if k.startswith("valid_comp_")}  # noqa: E731
+        assert diagnostics(two) == pytest.approx(diagnostics(one), rel=1e-4, abs=1e-6) and diagnostics(one)
     weights = [read_tensors(two_processes / f"rank{rank}.safetensors") for rank in range(2)]
     for name, expected in one_process["weights"].items():
         assert torch.equal(weights[0][f"weights.{name}"], weights[1][f"weights.{name}"]), name

@@ -111,6 +111,22 @@ def test_rerun_stages_write_identical_bytes_and_leave_the_pipeline_clean(reprodu
     assert modes == {0o666 & ~umask}, [oct(m) for m in modes]
 
 
+def test_decor_composition_is_not_one_hot_and_its_ablation_is_reported(reproduced: Path) -> None:
+    """Issue 12: the eq. 16 weights of the decoder inputs y_0, y_1 (``layer_1``, ``layer_2``) must not
+    collapse to one code for every test context (y_2, predicting the collision token, may)."""
+    report = json.loads((reproduced / "reports/metrics/demo/eval/decor.json").read_text())
+    composition = report["composition"]
+    assert set(composition) == {"bos", "layer_1", "layer_2", "layer_3"}
+    for layer in ("layer_1", "layer_2"):
+        stats = composition[layer]
+        assert stats["max_weight"] < 0.99 or stats["distinct_argmax"] >= 2, (layer, stats)
+    assert set(report["test_constant_context"]) == set(report["test"])
+    assert set(report["constant_context_gap"]) == set(report["test"])
+    curve = (reproduced / "reports/curves/demo/decor.tsv").read_text().splitlines()[0].split("\t")
+    assert "valid_comp_layer_1_max_weight" in curve
+    assert (reproduced / "reports/curves/demo/decor.steps.tsv").read_text().splitlines()[0] == "step"  # off by default
+
+
 def test_alpha_sweep_reaches_the_saved_model_config(reproduced: Path) -> None:
     """``dvc exp run -S alpha=0.4`` retrains DECOR with alpha 0.4 (eq. 18) and saves it in its config."""
     config = reproduced / "data/demo/models/decor/config.json"

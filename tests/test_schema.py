@@ -16,6 +16,7 @@ from pipeline_lib.params import dataset_spec, load_params, stage_section, valida
 from pipeline_lib.schema import (
     OVERRIDABLE,
     BaselineLoss,
+    BosQueryInit,
     EmbedDtype,
     EtegrecSchedule,
     EtegrecSetting,
@@ -162,6 +163,7 @@ def test_s_override_with_a_typo_key_is_rejected(tmp_path):
 
 
 def test_schema_names_match_the_code():
+    from pipeline_lib.models.composition import BOS_QUERY_INITS
     from pipeline_lib.models.etegrec import SIA_SPACES
     from pipeline_lib.models.variants import VARIANTS
     from pipeline_lib.params import SOURCES
@@ -173,7 +175,7 @@ def test_schema_names_match_the_code():
 
     pairs = [(Variant, VARIANTS), (Source, SOURCES), (TableFormat, FORMATS), (EmbedDtype, DTYPES),
              (TextField, FIELDS), (EtegrecSchedule, SCHEDULES), (EtegrecSetting, SETTINGS),
-             (BaselineLoss, LOSSES), (SiaSpace, SIA_SPACES)]
+             (BaselineLoss, LOSSES), (SiaSpace, SIA_SPACES), (BosQueryInit, BOS_QUERY_INITS)]
     for literal, names in pairs:
         assert set(get_args(literal)) == set(names)
 

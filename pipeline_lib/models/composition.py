@@ -41,9 +41,18 @@ class TokenComposition(nn.Module):
 
     Eq. 16 as printed has s = 1 (``scaled=False``); ``scaled`` sets s = 1/√d as in scaled
     dot-product attention.
+
+    ``context(u)`` prepares the contexts of the decoder positions 0 … P−1 before W_q:
+    - ``center_context`` (not in the paper): u − ū, ū the batch mean per position in training and a
+      running mean of it (momentum 0.1, the ``context_mean`` buffer [positions, d]) in eval mode, so a
+      user's beams never depend on who else is in the batch;
+    - ``context_override`` (an ablation, set at evaluation only, not saved): every context replaced by
+      a constant [positions, d] (e.g. the mean u over the evaluated users), composition made constant.
     """
 
-    def __init__(self, d_model: int, alpha: float, scaled: bool = False):
+    def __init__(
+        self, d_model: int, alpha: float, scaled: bool = False, positions: int = 1, center_context: bool = False
+    ):
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
@@ -51,23 +60,65 @@ class TokenComposition(nn.Module):
         self.scale = d_model**-0.5 if scaled else 1.0
         self.query = nn.Linear(d_model, d_model, bias=False)  # W_q
         self.key = nn.Linear(d_model, d_model, bias=False)  # W_k
+        self.center_context = center_context
+        self.momentum = 0.1
+        if center_context:
+            self.register_buffer("context_mean", torch.zeros(positions, d_model))
+        self.context_override: torch.Tensor | None = None
+
+    def set_context_override(self, override: torch.Tensor | None) -> None:
+        """A constant context [positions, d] for every user (None restores the per-user contexts)."""
+        self.context_override = None if override is None else override.detach().clone()
+
+    def context(self, u: torch.Tensor) -> torch.Tensor:
+        """u [B, P, d] of the decoder positions 0 … P−1 → the contexts W_q is applied to (see the class doc)."""
+        positions = u.shape[1]
+        if self.context_override is not None:
+            u = self.context_override[:positions].to(u)[None].expand_as(u)
+        if not self.center_context:
+            return u
+        if self.training:
+            mean = u.mean(dim=0)
+            with torch.no_grad():
+                self.context_mean[:positions].lerp_(mean.detach().to(self.context_mean), self.momentum)
+        else:
+            mean = self.context_mean[:positions].to(u)
+        return u - mean
+
+    def logits(self, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """⟨W_q u, W_k e_{c'}⟩ · s (eq. 16 before the softmax): u [B, P, d], candidates [P, N, d] → [B, P, N]."""
+        return torch.einsum("bpd,pnd->bpn", self.query(u), self.key(candidates)) * self.scale
 
     def weights(self, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """u [B, P, d], candidates [P, N, d] (position p composes over its own set) → α [B, P, N] (eq. 16)."""
-        logits = torch.einsum("bpd,pnd->bpn", self.query(u), self.key(candidates)) * self.scale
-        return torch.softmax(logits, dim=-1)
+        return torch.softmax(self.logits(u, candidates), dim=-1)
+
+    def compose(self, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """ẽ = Σ α_{c'} e_{c'} (eq. 17, Φ_soft without the residual): → [B, P, d]."""
+        return torch.einsum("bpn,pnd->bpd", self.weights(u, candidates), candidates)
 
     def forward(self, static: torch.Tensor, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """static [B, P, d], u [B, P, d], candidates [P, N, d] → e_final [B, P, d] (eq. 17–18)."""
-        composed = torch.einsum("bpn,pnd->bpd", self.weights(u, candidates), candidates)
-        return self.alpha * composed + (1.0 - self.alpha) * static
+        return self.alpha * self.compose(u, candidates) + (1.0 - self.alpha) * static
+
+
+BOS_QUERY_INITS = ("normal", "token_scale")
 
 
 class BOSQueries(nn.Module):
-    """N learnable BOS query vectors Q_BOS ∈ R^{N×d}: the candidate set Φ composes the BOS embedding from (eq. 19)."""
+    """N learnable BOS query vectors Q_BOS ∈ R^{N×d}: the candidate set Φ composes the BOS embedding from (eq. 19).
+
+    Initialised N(0, 1) per entry (‖q‖ ≈ √d; the paper gives no initialisation); ``scale_to(norm)``
+    rescales every query to a given norm (``bos_query_init: token_scale``: the token table's).
+    """
 
     def __init__(self, n_queries: int, d_model: int):
         super().__init__()
         if n_queries < 1:
             raise ValueError(f"need at least one BOS query, got {n_queries}")
         self.queries = nn.Parameter(torch.randn(n_queries, d_model))
+
+    @torch.no_grad()
+    def scale_to(self, norm: float) -> None:
+        """Rescale each query to ‖q‖₂ = ``norm`` (directions kept)."""
+        self.queries.mul_(norm / self.queries.norm(dim=-1, keepdim=True))

@@ -8,7 +8,12 @@ predicting the target item's tokens ``y_0 … y_{L-1}`` (eq. 1). DECOR changes o
   all tokens of its codebook level (eq. 12–18), the context being the history tokens plus the
   target tokens generated *before* it (y_0 … y_{j-1}); the BOS position's context is the history;
 - ``bos_queries`` (needs composition): the BOS embedding is composed from N learnable queries
-  with the same Φ and the history context (eq. 19).
+  with the same Φ and the history context (eq. 19): ê_BOS = Σ_n α_n q_n as printed, or with
+  ``bos_residual`` mixed with the static BOS embedding like eq. 18.
+
+Switches beyond the paper (defaults = the paper as printed): ``composition_center_context``
+(u centred before W_q), ``composition_self_context`` (y_j in its own context), ``bos_residual``,
+``bos_query_init`` and ``weight_decay_exclude`` (read by the optimiser).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from transformers import T5Config
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.models.t5.modeling_t5 import T5Stack
 
-from pipeline_lib.models.composition import AttentionPooling, BOSQueries, TokenComposition
+from pipeline_lib.models.composition import BOS_QUERY_INITS, AttentionPooling, BOSQueries, TokenComposition
 from pipeline_lib.models.embeddings import (
     DecomposedEmbeddingFusion,
     FusionConfig,
@@ -56,10 +61,17 @@ class GenRecConfig:
     composition_scaled: bool = False
     attention_dim: int = 128
     bos_queries: int = 0
+    composition_center_context: bool = False  # u − ū before W_q (eq. 16); not in the paper
+    composition_self_context: bool = False  # y_j's own embedding in its context (eq. 13); not in the paper
+    bos_residual: bool = False  # ê_BOS = α·Φ + (1 − α)·e_BOS; eq. 19 as printed has no residual
+    bos_query_init: str = "normal"  # normal: N(0, 1) entries | token_scale: each ‖q‖ = mean ‖e‖ of the token table
+    weight_decay_exclude: bool = False  # AdamW decay skips LayerNorm, biases, embeddings, Q_BOS (the optimiser reads it)
 
     def __post_init__(self) -> None:
         if self.bos_queries and not self.composition:
             raise ValueError("BOS queries are composed by Φ: they need composition=True")
+        if self.bos_query_init not in BOS_QUERY_INITS:
+            raise ValueError(f"bos_query_init must be one of {BOS_QUERY_INITS}, got {self.bos_query_init!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,9 +128,16 @@ class GenerativeRecommender(nn.Module):
             self.embed = StaticEmbedding(self.vocab.size, config.d_model)
         self.pooling = AttentionPooling(config.d_model, config.attention_dim) if config.composition else None
         self.composition = (
-            TokenComposition(config.d_model, config.alpha, config.composition_scaled) if config.composition else None
+            TokenComposition(
+                config.d_model, config.alpha, config.composition_scaled, config.levels, config.composition_center_context
+            )
+            if config.composition
+            else None
         )
         self.bos = BOSQueries(config.bos_queries, config.d_model) if config.bos_queries else None
+        if self.bos is not None and config.bos_query_init == "token_scale":
+            with torch.no_grad():
+                self.bos.scale_to(float(self.embed.table().norm(dim=-1).mean()))
         self.encoder = _t5_stack(config, self.vocab, decoder=False)
         self.decoder = _t5_stack(config, self.vocab, decoder=True)
         self.lm_head = nn.Linear(config.d_model, self.vocab.size, bias=False)
@@ -131,10 +150,12 @@ class GenerativeRecommender(nn.Module):
         return EncodedHistory(hidden, mask, embeddings, scores)
 
     def _position_contexts(self, table: torch.Tensor, history: EncodedHistory, prefix: torch.Tensor) -> torch.Tensor:
-        """u for each decoder position q (eq. 13): history tokens plus target tokens y_j with j < q − 1."""
+        """u for each decoder position q (eq. 13): history tokens plus target tokens y_j with j < q − 1
+        (j ≤ q − 1 with ``composition_self_context``: the position's own input token y_{q−1} too)."""
         batch, p = prefix.shape
         positions = torch.arange(p + 1, device=prefix.device)
-        sees_prefix = torch.arange(p, device=prefix.device)[None, :] < positions[:, None] - 1  # [P, p]
+        own = 0 if self.config.composition_self_context else 1
+        sees_prefix = torch.arange(p, device=prefix.device)[None, :] < positions[:, None] - own  # [P, p]
         mask = torch.cat(
             [history.mask[:, None, :].expand(batch, p + 1, -1), sees_prefix[None].expand(batch, -1, -1)], dim=-1
         )
@@ -154,22 +175,49 @@ class GenerativeRecommender(nn.Module):
         static = table[torch.cat([bos, prefix], dim=1)]
         if self.composition is None:
             return static
-        u = self._position_contexts(table, history, prefix)
+        u = self.composition.context(self._position_contexts(table, history, prefix))
         tokens = self.composition(static[:, 1:], u[:, 1:], self._level_candidates(table, prefix.shape[1]))
         if self.bos is None:
             return torch.cat([static[:, :1], tokens], dim=1)
-        first = self.composition(static[:, :1], u[:, :1], self.bos.queries[None])  # eq. 19
+        if self.config.bos_residual:
+            first = self.composition(static[:, :1], u[:, :1], self.bos.queries[None])
+        else:
+            first = self.composition.compose(u[:, :1], self.bos.queries[None])  # eq. 19 as printed
         return torch.cat([first, tokens], dim=1)
 
-    def composition_weights(self, history_tokens: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
-        """α of eq. 16 for the decoder inputs y_0 … y_{L-2}, teacher-forced → [B, L-1, K] (level j at j)."""
+    def raw_contexts(self, history_tokens: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced pooled contexts u (eq. 13) of the decoder positions [BOS, y_0 … y_{L-2}] → [B, L, d],
+        before any centring or override (what ``TokenComposition.set_context_override`` replaces)."""
+        if self.composition is None:
+            raise ValueError("this variant has no token composition")
+        table = self.embed.table()
+        return self._position_contexts(table, self.encode(history_tokens, table), target_tokens[:, :-1])
+
+    def composition_terms(
+        self, history_tokens: torch.Tensor, target_tokens: torch.Tensor
+    ) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Teacher-forced eq. 16 terms per composition site: ``{"bos": …, "layer_1": …, …}`` (``layer_{j+1}``
+        = decoder input y_j; ``bos`` only with BOS queries), each (u [B, d] as W_q sees it, W_q u [B, d],
+        logits [B, K or N])."""
         if self.composition is None:
             raise ValueError("this variant has no token composition")
         table = self.embed.table()
         history = self.encode(history_tokens, table)
         prefix = target_tokens[:, :-1]
-        u = self._position_contexts(table, history, prefix)
-        return self.composition.weights(u[:, 1:], self._level_candidates(table, prefix.shape[1]))
+        u = self.composition.context(self._position_contexts(table, history, prefix))
+        query = self.composition.query(u)
+        logits = self.composition.logits(u[:, 1:], self._level_candidates(table, prefix.shape[1]))
+        terms = {f"layer_{j + 1}": (u[:, j + 1], query[:, j + 1], logits[:, j]) for j in range(prefix.shape[1])}
+        if self.bos is not None:
+            bos_logits = self.composition.logits(u[:, :1], self.bos.queries[None])[:, 0]
+            terms = {"bos": (u[:, 0], query[:, 0], bos_logits), **terms}
+        return terms
+
+    def composition_weights(self, history_tokens: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
+        """α of eq. 16 for the decoder inputs y_0 … y_{L-2}, teacher-forced → [B, L-1, K] (level j at j)."""
+        terms = self.composition_terms(history_tokens, target_tokens)
+        layers = [logits for name, (_, _, logits) in terms.items() if name != "bos"]
+        return torch.softmax(torch.stack(layers, dim=1), dim=-1)
 
     def decode(
         self,

@@ -28,6 +28,11 @@ VARIANTS: dict[str, VariantSwitches] = {
 }
 
 
+# model.* switches that only act on the composition module (eq. 12–18) / on the BOS queries (eq. 19)
+COMPOSITION_SWITCHES = ("composition_scaled", "composition_center_context", "composition_self_context")
+BOS_SWITCHES = ("bos_residual", "bos_query_init")
+
+
 def variant_config(
     variant: str, backbone: dict[str, Any], alpha: float, bos_queries: int, code_dim: int, codebook_size: int
 ) -> GenRecConfig:
@@ -35,6 +40,12 @@ def variant_config(
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
     switches = VARIANTS[variant]
+    backbone = dict(backbone)
+    # switches of a module the variant lacks are reset to their defaults: they change nothing there,
+    # and the saved config / resume fingerprint of e.g. TIGER stays the same when they are toggled
+    unused = (COMPOSITION_SWITCHES if not switches.composition else ()) + (BOS_SWITCHES if not switches.bos else ())
+    defaults = GenRecConfig()
+    backbone |= {key: getattr(defaults, key) for key in unused}
     return GenRecConfig(
         **backbone,
         codebook_size=codebook_size,

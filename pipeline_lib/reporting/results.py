@@ -126,14 +126,28 @@ def _read(path: Path) -> dict[str, Any]:
     return obj
 
 
+COMPOSITION_STATS = ("entropy", "max_weight", "distinct_argmax")  # per layer, beside Table 3's utilization
+
+
 def read_eval_metrics(path: str | Path, metrics: Iterable[str], layers: int = 3) -> dict[str, float]:
-    """Test ``metrics`` of one eval json, plus ``layer_1..`` utilization in % when the run reports it."""
+    """Test ``metrics`` of one eval json, plus when the run reports them: ``layer_1..`` utilization in %,
+    ``const_<metric>`` (the context ablation, ``test_constant_context``) and ``<stat>_<layer>`` for the
+    ``COMPOSITION_STATS`` of ``composition.layer_<layer>`` (entropy in nats, max weight, distinct argmax codes)."""
     path = Path(path)
     obj = _read(path)
+    metrics = tuple(metrics)
     values = _numbers(obj.get("test"), metrics, path, "test")
     if "utilization" in obj:
         keys = [f"layer_{i}" for i in range(1, layers + 1)]
         values |= {k: 100.0 * v for k, v in _numbers(obj["utilization"], keys, path, "utilization").items()}
+    if "test_constant_context" in obj:
+        constant = _numbers(obj["test_constant_context"], metrics, path, "test_constant_context")
+        values |= {f"const_{k}": v for k, v in constant.items()}
+    if "composition" in obj:
+        for i in range(1, layers + 1):
+            layer = obj["composition"].get(f"layer_{i}") if isinstance(obj["composition"], dict) else None
+            stats = _numbers(layer, COMPOSITION_STATS, path, f"composition.layer_{i}")
+            values |= {f"{k}_{i}": v for k, v in stats.items()}
     return values
 
 

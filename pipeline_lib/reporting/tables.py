@@ -48,12 +48,21 @@ FORMATS = ("md", "tex", "csv")
 DEFAULT_PAPER_COLUMNS = {"scientific": "Scientific", "instrument": "Instrument", "game": "Game"}
 # Rows of ours with no paper counterpart, appended to a paper table.
 EXTRA_ROWS = {"table1": (PaperRow("Popularity", "popularity", "Floor (ours only)", {}),)}
+# Columns of ours with no paper counterpart, appended to a paper table (composition variants only; no marks).
+# Table 2: the context ablation (each user's composition context u replaced by the mean u over the test
+# users); Table 3: per layer, the eq. 16 weights' mean entropy (nats), mean max weight and the number of
+# distinct argmax codes over the test contexts, which tell a contextual composition from a constant one.
+EXTRA_COLUMNS = {
+    "table2": ("const_recall@10", "const_ndcg@10"),
+    "table3": tuple(f"{stat}_{layer}" for layer in (1, 2, 3) for stat in ("entropy", "max_weight", "distinct_argmax")),
+}
 TITLES = {
     "table1": "Table 1: Performance comparison",
     "table2": "Table 2: Ablation of DECOR",
     "table3": "Table 3: Embedding utilization per quantization layer",
     "table4": "Table 4: Dataset statistics",
 }
+OURS_ONLY_COLUMNS = frozenset(c for columns in EXTRA_COLUMNS.values() for c in columns)
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,11 @@ MEASURES = {
     "items": Measure("#Items", 0, thousands=True),
     "interactions": Measure("#Interactions", 0, thousands=True),
     "sparsity": Measure("Sparsity", 3, percent=True),
+    "const_recall@10": Measure("R@10 const. u", 4),
+    "const_ndcg@10": Measure("N@10 const. u", 4),
+    **{f"entropy_{i}": Measure(f"H-{i} (nats)", 2) for i in (1, 2, 3)},
+    **{f"max_weight_{i}": Measure(f"max α-{i}", 3) for i in (1, 2, 3)},
+    **{f"distinct_argmax_{i}": Measure(f"#argmax-{i}", 0) for i in (1, 2, 3)},
 }
 
 
@@ -183,6 +197,8 @@ def _cell(row: PaperRow, column: Column, metric: str, results: dict[str, Dataset
     ours = measured.values.get(row.run, {}).get(metric) if measured is not None and row.run else None
     if ours is not None:
         status = MEASURED
+    elif metric in OURS_ONLY_COLUMNS:  # measured by composition variants only: "—" elsewhere
+        status = NOT_RUN
     elif column.dataset is not None and row.run in expected:
         status = MISSING
     else:
@@ -212,14 +228,17 @@ def build_frame(
 ) -> pd.DataFrame:
     """The long frame of one table (see the module docstring), with ``mark`` when the layout ranks columns."""
     rows = paper.rows + EXTRA_ROWS.get(name, ())
+    metrics = paper.columns + EXTRA_COLUMNS.get(name, ())
     frame = pd.DataFrame(
-        [_cell(row, col, metric, results, expected) for row in rows for col in columns for metric in paper.columns]
+        [_cell(row, col, metric, results, expected) for row in rows for col in columns for metric in metrics]
     ).astype({"ours": "float64", "paper": "float64", "rel_diff": "float64", "p_value": "float64"})
     frame.insert(0, "table", name)
     shown = frame["ours"].where(frame["status"] == MEASURED, frame["paper"].where(frame["status"] == REPORTED))
     frame["mark"] = ""
     if LAYOUTS[name].marks:
         for (_, metric), cells in shown.groupby([frame["dataset"], frame["metric"]], sort=False):
+            if metric in OURS_ONLY_COLUMNS:
+                continue
             values = [None if pd.isna(v) else float(v) for v in cells]
             frame.loc[cells.index, "mark"] = best_marks(values, MEASURES[metric].decimals)
     return frame

@@ -7,6 +7,7 @@ and the gradients are summed over the ranks (``pipeline_lib.distributed``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ from pipeline_lib.data.split import SplitData
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.device import autocast
 from pipeline_lib.distributed import Distributed
-from pipeline_lib.evaluation import DecodeConfig, rank_generative
+from pipeline_lib.evaluation import DecodeConfig, composition_diagnostics, flat_diagnostics, rank_generative
 from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.vocab import SemanticVocab, history_tokens
+from pipeline_lib.training.diagnostics import StepDiagnostics, steps_path
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 from pipeline_lib.training.samples import (
     Samples,
@@ -31,6 +33,7 @@ from pipeline_lib.training.samples import (
     history_lengths,
     prefix_samples,
 )
+from pipeline_lib.training.weight_decay import param_groups
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class OptimConfig:
     grad_clip: float = 1.0
     bf16: bool = True
     compile: bool = False  # torch.compile the training loss (forward + backward)
+    diagnostics_every: int = 0  # > 0: composition diagnostics every N optimiser steps to <curve>.steps.tsv
 
     def warmup(self, steps_per_epoch: int) -> int:
         """Linear warm-up length in optimiser steps: ``warmup_epochs`` × steps per epoch when set, else ``warmup_steps``."""
@@ -87,14 +91,16 @@ class GenerativeTrainer:
         self.dist = Distributed(self.device) if dist is None else dist
         self.dist.broadcast_module(model)
         self.n_batches = -(-len(data.train) // optim.batch_size)
+        groups = param_groups(model, optim.weight_decay, model.config.weight_decay_exclude)
         self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay, fused=self.device.type == "cuda"
+            groups, lr=optim.lr, weight_decay=optim.weight_decay, fused=self.device.type == "cuda"
         )
         self.scheduler = get_cosine_schedule_with_warmup(
             self.optimizer, optim.warmup(self.n_batches), optim.max_epochs * self.n_batches
         )
         self.lengths = history_lengths(data.train.histories)
         self.loss = torch.compile(model.loss, dynamic=True) if optim.compile else model.loss
+        self.on_step: Callable[[int], None] | None = None  # called with the optimiser steps done after each step
 
     def batches(self, epoch: int) -> list[torch.Tensor]:
         """The epoch's global batches of training-sample indices (CPU), bucketed by history length."""
@@ -127,6 +133,12 @@ class GenerativeTrainer:
         total = torch.zeros((), device=self.device)
         for index in tqdm(self.batches(epoch), desc=f"epoch {epoch}", leave=False, disable=not self.dist.is_main):
             total += self.update(*self.inputs(index))
+            if self.on_step is not None:
+                self.on_step(self.scheduler.last_epoch)
+        if self.dist.world_size > 1 and "composition.context_mean" in self.model.state_dict():
+            # each rank's running mean of u saw only its shards: average them, so the replicas stay identical
+            mean = self.model.composition.context_mean
+            mean.copy_(self.dist.sum(mean) / self.dist.world_size)
         return {"train_loss": float(self.dist.sum(total)) / self.n_batches, "lr": self.scheduler.get_last_lr()[0]}
 
 
@@ -144,13 +156,24 @@ def train_generative(
     """Train with early stopping on validation NDCG@10 by constrained beam search (sharded over ``dist``'s ranks).
 
     ``checkpoint`` is resumed only if it holds ``fingerprint``, the run's identity (:func:`resume_settings`
-    and the inputs, by ``pipeline_lib.training.fingerprint.run_fingerprint``).
+    and the inputs, by ``pipeline_lib.training.fingerprint.run_fingerprint``). With composition, each
+    validation also adds the composition diagnostics on the validation contexts (``comp_<site>_<statistic>``,
+    see ``composition_diagnostics``); ``optim.diagnostics_every`` > 0 logs them every that many optimiser
+    steps to ``<curve>.steps.tsv`` (main process; not part of the run's fingerprint).
     """
     trainer = GenerativeTrainer(model, data, optim, seed, dist)
+    valid = (data.valid.histories, data.valid.targets, data.item_tokens)
 
     def validate() -> dict[str, float]:
         ranked = rank_generative(model, data.valid.histories, data.item_tokens, data.trie, decode, optim.bf16, dist)
-        return ranking_metrics(ranked, data.valid.targets, decode.ks)
+        metrics = ranking_metrics(ranked, data.valid.targets, decode.ks)
+        if model.composition is not None:
+            metrics |= flat_diagnostics(composition_diagnostics(model, *valid, decode.batch_size))
+        return metrics
+
+    if optim.diagnostics_every and model.composition is not None and trainer.dist.is_main:
+        every = optim.diagnostics_every
+        trainer.on_step = StepDiagnostics(model, *valid, every, steps_path(curve_path), decode.batch_size)
 
     loop = LoopConfig(optim.max_epochs, optim.patience, optim.eval_every, monitor="ndcg@10")
     stateful = {"optimizer": trainer.optimizer, "scheduler": trainer.scheduler}
@@ -159,9 +182,10 @@ def train_generative(
 
 
 def resume_settings(optim: OptimConfig) -> dict[str, Any]:
-    """The ``train`` settings a run's identity includes: all but ``compile``, which changes how, not what,
-    is computed, so a checkpoint resumes with or without it."""
-    return {k: v for k, v in asdict(optim).items() if k != "compile"}
+    """The ``train`` settings a run's identity includes: all but ``compile`` and ``diagnostics_every``,
+    which change how the run is computed or observed, not what it computes, so a checkpoint resumes
+    with or without them."""
+    return {k: v for k, v in asdict(optim).items() if k not in ("compile", "diagnostics_every")}
 
 
 def generative_data(

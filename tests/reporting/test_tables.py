@@ -1,3 +1,4 @@
+import json
 import runpy
 import sys
 from pathlib import Path
@@ -185,7 +186,8 @@ def test_utilization_and_dataset_statistics(tables):
     md = sections(render_markdown(tables["table3"]))
     assert row(md["Scientific"], "TIGER")[1] == "26.60% (paper 26.60%, +0.0%)"
     assert row(md["Scientific"], "Ours")[1] == "50.00% (paper 51.06%, \u22122.1%)"
-    assert row(md["demo"], "TIGER")[1:] == ["missing"] * 3  # demo has no tokenizer.json
+    assert row(md["demo"], "TIGER")[1:4] == ["missing"] * 3  # demo has no tokenizer.json
+    assert row(md["demo"], "TIGER")[4:] == ["\u2014"] * 9  # composition statistics: ours only, decor only
     tex = render_latex(tables["table3"]).split("\\midrule\n")[1].splitlines()
     assert [line.split(" & ")[:2] for line in tex[:3]] == [["Scientific", "TIGER"], ["", "Ours"], ["Instrument", "TIGER"]]
     table4 = render_markdown(tables["table4"])
@@ -235,3 +237,31 @@ def test_stage_reports_a_bad_metrics_file_in_one_line(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err.strip()
     assert err == "error: reports/metrics/demo/eval/sasrec.json, field 'test.recall@5': expected a number, got 'high'"
     assert not (tmp_path / "reports" / "tables").exists()
+
+
+def test_composition_statistics_and_context_ablation_columns(tmp_path):
+    make_repo(tmp_path)
+    path = DatasetPaths("scientific", tmp_path).eval_metrics("decor")
+    report = json.loads(path.read_text())
+    layer = {"entropy": 2.5, "max_weight": 0.125, "distinct_argmax": 7, "above_uniform_share": 0.5}
+    report["composition"] = {"bos": dict(layer), **{f"layer_{i}": dict(layer, entropy=float(i)) for i in (1, 2, 3)}}
+    report["test_constant_context"] = {k: v / 2 for k, v in report["test"].items()}
+    write_json(path, report)
+    tables = {t.name: t for t in report_tables(load_params(tmp_path / "params.yaml"), root=tmp_path)}
+    md2 = sections(render_markdown(tables["table2"]))
+    header = next(line for line in md2["Scientific"].splitlines() if line.startswith("| Method"))
+    assert "R@10 const. u" in header and "N@10 const. u" in header
+    frame = tables["table2"].frame
+    cells = frame[(frame["run"] == "decor") & (frame["dataset"] == "Scientific")].set_index("metric")
+    assert cells.loc["const_recall@10", "ours"] == pytest.approx(cells.loc["recall@10", "ours"] / 2)
+    assert cells.loc["const_ndcg@10", "status"] == "measured" and cells.loc["const_ndcg@10", "mark"] == ""
+    tiger = frame[(frame["run"] == "tiger") & (frame["dataset"] == "Scientific")].set_index("metric")
+    assert tiger.loc["const_recall@10", "status"] == "not run"  # the tiger json has no ablation
+    full = row(md2["Scientific"], "DECOR (Full)")
+    assert full[-2:] == [f"{cells.loc[m, 'ours']:.4f}" for m in ("const_recall@10", "const_ndcg@10")]
+    assert row(md2["Scientific"], "w/ Token Comp. and BOS Queries")[-2:] == ["\u2014"] * 2
+    md3 = sections(render_markdown(tables["table3"]))
+    ours = row(md3["Scientific"], "Ours")
+    assert ours[1] == "50.00% (paper 51.06%, \u22122.1%)"
+    assert ours[4:] == ["1.00", "0.125", "7", "2.00", "0.125", "7", "3.00", "0.125", "7"]
+    assert row(md3["Scientific"], "TIGER")[4:] == ["\u2014"] * 9

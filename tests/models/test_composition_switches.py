@@ -1,0 +1,145 @@
+"""Each model.* composition switch changes only what it names (tiny model, fixed seed)."""
+
+import pytest
+import torch
+
+from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.variants import variant_config
+from pipeline_lib.training.weight_decay import no_decay_names, param_groups
+
+TINY = dict(codebook_size=8, d_model=16, d_kv=4, num_heads=2, d_ff=32, encoder_layers=1, decoder_layers=2,
+            code_dim=6, fusion_dim=12, attention_dim=10, dropout=0.0)
+DECOR = dict(fusion=True, composition=True, alpha=0.5, bos_queries=4)
+
+
+def model(**kw) -> GenerativeRecommender:
+    torch.manual_seed(0)
+    return GenerativeRecommender(GenRecConfig(**TINY, **kw), codebooks=torch.randn(3, 8, 6)).eval()
+
+
+def batch(m, n=5):
+    g = torch.Generator().manual_seed(3)
+    hist = m.vocab.tokens(torch.randint(0, 8, (n, 3, 4), generator=g)).flatten(1)
+    hist[1:, 8:] = m.vocab.PAD
+    return hist, m.vocab.tokens(torch.randint(0, 8, (n, 4), generator=g))
+
+
+def outputs(m, hist, target):
+    """Encoder output and decoder input embeddings [B, 4, d] (BOS at 0)."""
+    table = m.embed.table()
+    history = m.encode(hist, table)
+    return history.hidden, m.decoder_embeddings(table, history, target[:, :-1])
+
+
+def same_state(a, b, skip=()):
+    sa, sb = a.state_dict(), b.state_dict()
+    for key in set(sa) | set(sb):
+        if key not in skip:
+            torch.testing.assert_close(sa[key], sb[key], msg=key)
+
+
+def test_bos_residual_changes_only_the_bos_embedding():
+    printed, residual = model(**DECOR), model(**DECOR, bos_residual=True)
+    same_state(printed, residual)
+    hist, target = batch(printed)
+    (enc_p, dec_p), (enc_r, dec_r) = outputs(printed, hist, target), outputs(residual, hist, target)
+    torch.testing.assert_close(enc_p, enc_r)
+    torch.testing.assert_close(dec_p[:, 1:], dec_r[:, 1:])
+    assert not torch.allclose(dec_p[:, 0], dec_r[:, 0])
+    # eq. 19 as printed: ê_BOS = Σ α_n q_n; the residual form mixes it with e_BOS by α
+    table = printed.embed.table()
+    u = printed.composition.context(printed._position_contexts(table, printed.encode(hist, table), target[:, :-1]))
+    composed = printed.composition.compose(u[:, :1], printed.bos.queries[None])[:, 0]
+    torch.testing.assert_close(dec_p[:, 0], composed)
+    torch.testing.assert_close(dec_r[:, 0], 0.5 * composed + 0.5 * table[printed.vocab.BOS])
+
+
+def test_bos_token_scale_init_changes_only_the_query_norms():
+    normal, scaled = model(**DECOR), model(**DECOR, bos_query_init="token_scale")
+    same_state(normal, scaled, skip={"bos.queries"})
+    norms = scaled.bos.queries.norm(dim=-1)
+    torch.testing.assert_close(norms, torch.full_like(norms, float(scaled.embed.table().norm(dim=-1).mean())))
+    cosine = torch.nn.functional.cosine_similarity(normal.bos.queries, scaled.bos.queries, dim=-1)
+    torch.testing.assert_close(cosine, torch.ones_like(cosine))
+    assert not torch.allclose(normal.bos.queries.norm(dim=-1), norms)
+
+
+def test_unknown_bos_query_init():
+    with pytest.raises(ValueError, match="bos_query_init"):
+        GenRecConfig(bos_query_init="xavier")
+
+
+def test_center_context_changes_composed_embeddings_not_the_encoder():
+    plain, centred = model(**DECOR), model(**DECOR, composition_center_context=True)
+    same_state(plain, centred, skip={"composition.context_mean"})
+    hist, target = batch(plain)
+    plain.train(), centred.train()  # dropout 0: train mode only switches centring to the batch mean
+    (enc_p, dec_p), (enc_c, dec_c) = outputs(plain, hist, target), outputs(centred, hist, target)
+    torch.testing.assert_close(enc_p, enc_c)
+    assert not torch.allclose(dec_p, dec_c)
+    # training updated the running mean, which eval mode uses: a user's embeddings do not depend on the batch
+    assert centred.composition.context_mean.abs().sum() > 0
+    centred.eval()
+    _, together = outputs(centred, hist, target)
+    _, alone = outputs(centred, hist[1:2, :8], target[1:2])  # user 1's history is 8 tokens long
+    torch.testing.assert_close(alone[0], together[1])
+
+
+def test_self_context_puts_each_decoder_input_in_its_own_context():
+    plain, own = model(**DECOR), model(**DECOR, composition_self_context=True)
+    same_state(plain, own)
+    hist, target = batch(plain)
+    (enc_p, dec_p), (enc_o, dec_o) = outputs(plain, hist, target), outputs(own, hist, target)
+    torch.testing.assert_close(enc_p, enc_o)
+    torch.testing.assert_close(dec_p[:, 0], dec_o[:, 0])  # BOS: history only either way
+    assert not torch.allclose(dec_p[:, 1:], dec_o[:, 1:])
+    changed = target.clone()
+    changed[:, 1] = own.vocab.level_offset(1) + (target[:, 1] - own.vocab.level_offset(1) + 1) % 8
+    _, dec_changed = outputs(own, hist, changed)
+    torch.testing.assert_close(dec_changed[:, :2], dec_o[:, :2])  # y_1 reaches positions ≥ 2 only
+    assert not torch.allclose(dec_changed[:, 2], dec_o[:, 2])
+
+
+@pytest.mark.parametrize("switch", ["composition_center_context", "composition_self_context", "bos_residual"])
+def test_switches_leak_no_future_target_token(switch):
+    m = model(**DECOR, **{switch: True})
+    hist, target = batch(m)
+    logits = m(hist, target)
+    for k in range(4):
+        changed = target.clone()
+        changed[:, k] = m.vocab.level_offset(k) + (target[:, k] - m.vocab.level_offset(k) + 1) % 8
+        torch.testing.assert_close(m(hist, changed)[:, : k + 1], logits[:, : k + 1])
+
+
+def test_weight_decay_exclude_changes_only_the_param_groups():
+    plain, excluding = model(**DECOR), model(**DECOR, weight_decay_exclude=True)
+    same_state(plain, excluding)
+    hist, target = batch(plain)
+    torch.testing.assert_close(plain(hist, target), excluding(hist, target))
+    everything = param_groups(plain, 0.05, exclude=False)
+    assert len(everything) == 1 and everything[0]["weight_decay"] == 0.05
+    assert len(everything[0]["params"]) == len(list(plain.parameters()))
+    decay, no_decay = param_groups(excluding, 0.05, exclude=True)
+    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(excluding.parameters()))
+    skipped = no_decay_names(excluding)
+    assert {"bos.queries", "embed.collaborative.weight", "embed.norm_pre.weight", "embed.norm_pre.bias",
+            "pooling.score_hidden.bias", "encoder.final_layer_norm.weight",
+            "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"} <= skipped
+    assert not {"lm_head.weight", "composition.query.weight", "composition.key.weight", "embed.fuse.weight",
+                "pooling.score_hidden.weight"} & skipped
+
+
+def test_variant_config_resets_the_switches_of_modules_a_variant_lacks():
+    switches = dict(composition_center_context=True, composition_self_context=True, bos_residual=True,
+                    bos_query_init="token_scale", weight_decay_exclude=True)
+    backbone = {k: v for k, v in TINY.items() if k not in ("codebook_size", "code_dim")} | switches
+    tiger = variant_config("tiger", backbone, alpha=0.5, bos_queries=4, code_dim=6, codebook_size=8)
+    tokcomp = variant_config("tokcomp", backbone, alpha=0.5, bos_queries=4, code_dim=6, codebook_size=8)
+    decor = variant_config("decor", backbone, alpha=0.5, bos_queries=4, code_dim=6, codebook_size=8)
+    defaults = GenRecConfig()
+    for key in ("composition_center_context", "composition_self_context", "bos_residual", "bos_query_init"):
+        assert getattr(tiger, key) == getattr(defaults, key)
+        assert getattr(decor, key) == switches[key]
+    assert tokcomp.composition_center_context and not tokcomp.bos_residual and tokcomp.bos_query_init == "normal"
+    assert tiger.weight_decay_exclude and decor.weight_decay_exclude
