@@ -30,7 +30,7 @@ def test_curve_gets_validation_diagnostics_and_steps_tsv_every_n_steps(tmp_path:
     optim = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=2, patience=5, bf16=False,
                         diagnostics_every=3)
     curve = tmp_path / "decor.tsv"
-    train_generative(model, data, optim, DECODE, 0, tmp_path / "ckpt.safetensors", curve)
+    train_generative(model, data, optim, DECODE, 0, tmp_path / "ckpt.safetensors", "run", curve)
     rows = pd.read_csv(curve, sep="\t")
     for site in ("bos", "layer_1", "layer_2", "layer_3"):
         for stat in ("entropy", "max_weight", "distinct_argmax", "above_uniform_share", "logit_var_code",
@@ -47,12 +47,12 @@ def test_curve_gets_validation_diagnostics_and_steps_tsv_every_n_steps(tmp_path:
 def test_no_steps_tsv_by_default_or_without_composition(tmp_path: Path):
     model, data = setup()
     optim = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=1, patience=5, bf16=False)
-    train_generative(model, data, optim, DECODE, 0, tmp_path / "a.safetensors", tmp_path / "a.tsv")
+    train_generative(model, data, optim, DECODE, 0, tmp_path / "a.safetensors", "a", tmp_path / "a.tsv")
     assert not steps_path(tmp_path / "a.tsv").exists()
     tiger, data = setup(composition=False, alpha=0.0, bos_queries=0)
     optim = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=1, patience=5, bf16=False,
                         diagnostics_every=1)
-    train_generative(tiger, data, optim, DECODE, 0, tmp_path / "b.safetensors", tmp_path / "b.tsv")
+    train_generative(tiger, data, optim, DECODE, 0, tmp_path / "b.safetensors", "b", tmp_path / "b.tsv")
     assert not steps_path(tmp_path / "b.tsv").exists()
     assert not any(c.startswith("valid_comp_") for c in pd.read_csv(tmp_path / "b.tsv", sep="\t").columns)
 
