@@ -7,7 +7,8 @@ summarises the stored seeds: for every metric its mean, standard deviation (n �
 (max − min over seeds), and per metric family (the key without its model file, e.g.
 ``test.recall@10`` or ``utilization.layer_3``) the largest range over models. A family's tolerance
 in ``params.yaml`` (``gate.tolerances``) must be at least that largest range, so the metrics of
-another seed pass the gate; the summary lists the families whose current tolerance is smaller.
+another seed pass the gate; the summary lists the families whose current tolerance is smaller, and
+the families the gate ignores.
 
 CLI: ``python -m pipeline_lib.reporting.seed_spread [--collect METRICS_DIR --seed N] [--dir reports/ci/seed_spread]``
 """
@@ -69,21 +70,27 @@ def family_ranges(per_key: dict[str, dict[str, float]]) -> dict[str, tuple[float
 
 
 def render(runs: dict[int, dict[str, float]], per_key: dict[str, dict[str, float]], config: GateConfig) -> str:
-    """Markdown: seeds, per-family largest range beside the gate's tolerance, and every key's statistics."""
-    families = family_ranges(per_key)
-    rows = []
-    for name, (largest, key) in sorted(families.items()):
-        tolerance = config.tolerance(key)
-        rows.append([name, f"{largest:.4f}", key.split(":")[0], f"{tolerance:g}", "ok" if tolerance >= largest else "TOO SMALL"])
+    """Markdown: seeds, per-family largest range of the gated keys beside the gate's tolerance, the
+    families the gate ignores, and every key's statistics."""
+    gated = {k: v for k, v in per_key.items() if not config.ignored(k)}
+    ignored = family_ranges({k: v for k, v in per_key.items() if config.ignored(k)})
+    rows = [[name, f"{largest:.4f}", key.split(":")[0], f"{config.tolerance(key):g}",
+             "ok" if config.tolerance(key) >= largest else "TOO SMALL"]
+            for name, (largest, key) in sorted(family_ranges(gated).items())]
     lines = [
         "# Seed spread of the demo's gated metrics",
         "",
         f"Seeds: {', '.join(str(s) for s in sorted(runs))}. Written by `python -m pipeline_lib.reporting.seed_spread`;",
         "measured with `scripts/measure_seed_spread.sh` (seeded stages re-run on the demo's fixed data).",
         "",
-        "## Largest range (max − min over seeds) per metric family, against the gate's tolerance",
+        "## Gated: largest range (max − min over seeds) per metric family, against the gate's tolerance",
         "",
         tabulate(rows, headers=["family", "largest range", "in", "tolerance", "tolerance ≥ range"], tablefmt="github"),
+        "",
+        "## Not gated (`gate.ignore`): largest range per family",
+        "",
+        tabulate([[name, f"{largest:.4f}", key.split(":")[0]] for name, (largest, key) in sorted(ignored.items())],
+                 headers=["family", "largest range", "in"], tablefmt="github"),
         "",
         "## Every metric",
         "",
