@@ -4,11 +4,10 @@ import torch
 from pipeline_lib.decoding.beam_search import constrained_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.models.embeddings import pretrained_token_table
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig, IncrementalBeamDecoder
+from pipeline_lib.models.generative import GenRecConfig, IncrementalBeamDecoder
 from pipeline_lib.models.vocab import SemanticVocab
+from tiny_genrec import batch, model
 
-TINY = dict(codebook_size=8, d_model=16, d_kv=4, num_heads=2, d_ff=32, encoder_layers=1, decoder_layers=2,
-            code_dim=6, fusion_dim=12, attention_dim=10, dropout=0.0)
 VARIANTS = {
     "tiger": {},
     "tokcomp": dict(composition=True, alpha=0.5),
@@ -17,19 +16,6 @@ VARIANTS = {
     "pretrained_tokcomp": dict(fusion=True, composition=True, alpha=0.5),
     "decor": dict(fusion=True, composition=True, alpha=0.5, bos_queries=4),
 }
-
-
-def model(**kw) -> GenerativeRecommender:
-    torch.manual_seed(0)
-    return GenerativeRecommender(GenRecConfig(**TINY, **kw), codebooks=torch.randn(3, 8, 6)).eval()
-
-
-def batch(m, n=5):
-    g = torch.Generator().manual_seed(3)
-    hist = m.vocab.tokens(torch.randint(0, 8, (n, 3, 4), generator=g)).flatten(1)
-    hist[1:, 8:] = m.vocab.PAD
-    target = m.vocab.tokens(torch.randint(0, 8, (n, 4), generator=g))
-    return hist, target
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
