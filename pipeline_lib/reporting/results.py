@@ -1,14 +1,20 @@
 """The numbers the tables compare: the paper's (``paper_results.yaml``) and this pipeline's measured ones.
 
-Our side is read from the files the earlier stages write: ``reports/metrics/<dataset>/eval/<model>.json``
-(test metrics, composition utilization), ``tokenizer.json`` (the RQ-VAE's code utilization),
-``dataset_stats.json`` and the per-user ranks ``data/<dataset>/ranks/<model>.parquet``.
-A file that does not exist is simply absent from the result (the tables mark the run missing);
-a file that exists but is malformed raises ``PipelineInputError`` naming it.
+Our side is read from the files the earlier stages write, one per training seed of a trained model:
+``reports/metrics/<dataset>/eval/<model>/seed_<s>.json`` (test metrics, composition utilization, and the
+evaluation protocol: ``protocol``, ``max_history``, ``beam_size``) and the per-user ranks
+``data/<dataset>/ranks/<model>/seed_<s>.parquet``, for the seeds in params ``seeds`` only (files of
+other seeds, left by older runs, are ignored). Unseeded outputs have one file: the popularity floor
+(``eval/popularity.json``, ``ranks/popularity.parquet``), ``tokenizer.json`` (the RQ-VAE's code
+utilization) and ``dataset_stats.json``.
+A file that does not exist is simply absent from the result (the tables mark the run missing, or list
+the missing seeds of a run that has some); a file that exists but is malformed raises
+``PipelineInputError`` naming it.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,24 +25,41 @@ import yaml
 
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.paths import DatasetPaths, run_name
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.yaml")
 TABLE_NAMES = ("table1", "table2", "table3", "table4")
 TOKENIZER_RUN = "tokenizer"  # Table 3's TIGER row: utilization of the static RQ-VAE codes
 STATS_RUN = "filter"  # Table 4: the filter stage's dataset statistics
 RANK_COLUMNS = ("user_id", "target", "rank")
+UNSEEDED_RUNS = frozenset({"popularity"})  # deterministic: one eval json and one ranks file, no seeds
 
 
 @dataclass(frozen=True)
+class Protocol:
+    """An evaluation protocol: the history cap (items, training and evaluation) and the beam width."""
+
+    max_history: int
+    beam_size: int
+
+
+# decor: DECOR's own rows; etegrec: the ETEGRec paper's setting (4.1), from which the DECOR paper copied
+# every baseline row of its Table 1. The same numbers as pipeline_lib.training.etegrec.SETTINGS.
+PROTOCOLS = {"decor": Protocol(max_history=20, beam_size=50), "etegrec": Protocol(max_history=50, beam_size=20)}
+CUSTOM = "custom"  # our setting when the history or beam differs from the named protocol's
+
+@dataclass(frozen=True)
 class PaperRow:
-    """One row of a paper table: ``values[paper_dataset][column]``; ``run`` = our output reproducing it."""
+    """One row of a paper table: ``values[paper_dataset][column]``; ``run`` = our output reproducing it;
+    ``protocol`` = the evaluation protocol (a key of ``PROTOCOLS``) its numbers were measured under,
+    ``None`` where the numbers do not depend on one (utilization, dataset statistics)."""
 
     method: str
     run: str | None
     group: str
     values: dict[str, dict[str, float]]
     significant: dict[str, frozenset[str]] = field(default_factory=dict)
+    protocol: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,17 +76,70 @@ class PaperResults:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """One measured number: ``per_seed[seed]`` = its value for each training seed present, or
+    ``{None: value}`` for an unseeded output (popularity, tokenizer, dataset statistics)."""
+
+    per_seed: dict[int | None, float]
+
+    @property
+    def seeded(self) -> bool:
+        return None not in self.per_seed
+
+    @property
+    def n(self) -> int:
+        return len(self.per_seed)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.per_seed.values())
+
+    @property
+    def sd(self) -> float | None:
+        """Sample standard deviation over the seeds (ddof = 1); ``None`` with fewer than two."""
+        return statistics.stdev(self.per_seed.values()) if self.n > 1 else None
+
+
+@dataclass(frozen=True)
+class EvalProtocol:
+    """How a run was evaluated (its eval jsons): the configured protocol ``name`` (a key of ``PROTOCOLS``),
+    the history cap in items and the beam width (``None``: a sequential model scoring every item)."""
+
+    name: str
+    max_history: int
+    beam_size: int | None
+
+    @property
+    def setting(self) -> str:
+        """``name`` when the history (and the beam, where there is one) are that protocol's, else ``custom``."""
+        spec = PROTOCOLS[self.name]
+        beam_ok = self.beam_size is None or self.beam_size == spec.beam_size
+        return self.name if beam_ok and self.max_history == spec.max_history else CUSTOM
+
+    def describe(self) -> str:
+        """E.g. ``decor (history ≤ 20, beam 20)`` or ``etegrec (history ≤ 50, full ranking)``."""
+        beam = "full ranking" if self.beam_size is None else f"beam {self.beam_size}"
+        return f"{self.name} (history \u2264 {self.max_history}, {beam})"
+
+
+@dataclass(frozen=True)
 class DatasetResults:
     """What the pipeline measured on one dataset; ``values[run][column]`` in the paper's units.
 
     Runs are model names (test metrics and, for generative variants, ``utilization_*``), ``tokenizer``
     (``utilization_*`` of the RQ-VAE codes) and ``filter`` (dataset statistics, sparsity in %).
-    Utilization is in % like the paper's Table 3.
+    Utilization is in % like the paper's Table 3. ``ranks[run][seed]``: the ranks files present (seed
+    ``None`` for an unseeded run), for the seeds whose eval json is present; ``protocols``: each seeded
+    run's evaluation protocol. ``missing_evals`` / ``missing_ranks``: per run with some output, the
+    files of its expected seeds that are absent (paths relative to the repository root).
     """
 
     name: str
-    values: dict[str, dict[str, float]]
-    ranks: dict[str, Path]
+    values: dict[str, dict[str, Measured]]
+    ranks: dict[str, dict[int | None, Path]]
+    protocols: dict[str, EvalProtocol] = field(default_factory=dict)
+    missing_evals: dict[str, tuple[Path, ...]] = field(default_factory=dict)
+    missing_ranks: dict[str, tuple[Path, ...]] = field(default_factory=dict)
 
 
 def _paper_row(raw: Any, columns: tuple[str, ...], datasets: tuple[str, ...], where: str, path: Path) -> PaperRow:
@@ -81,7 +157,11 @@ def _paper_row(raw: Any, columns: tuple[str, ...], datasets: tuple[str, ...], wh
         if dataset not in values or not cols <= set(columns):
             problem = f"marks a cell that has no value: {sorted(cols)}"
             raise PipelineInputError(path, problem, field=f"{where}.significant")
-    return PaperRow(raw["method"], raw.get("run"), raw.get("group", ""), values, significant)
+    protocol = raw.get("protocol")
+    if protocol is not None and protocol not in PROTOCOLS:
+        problem = f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)} or null"
+        raise PipelineInputError(path, problem, field=f"{where}.protocol")
+    return PaperRow(raw["method"], raw.get("run"), raw.get("group", ""), values, significant, protocol)
 
 
 def load_paper_results(path: str | Path = PAPER_RESULTS) -> PaperResults:
@@ -151,6 +231,22 @@ def read_eval_metrics(path: str | Path, metrics: Iterable[str], layers: int = 3)
     return values
 
 
+def read_eval_protocol(path: str | Path, seed: int) -> EvalProtocol:
+    """The protocol an eval json of training ``seed`` records (its ``seed`` must be ``seed``)."""
+    path = Path(path)
+    obj = _read(path)
+    if isinstance(obj.get("seed"), bool) or obj.get("seed") != seed:
+        raise PipelineInputError(path, f"expected seed {seed}, got {obj.get('seed')!r}", field="seed")
+    if obj.get("protocol") not in PROTOCOLS:
+        problem = f"expected one of {', '.join(PROTOCOLS)}, got {obj.get('protocol')!r}"
+        raise PipelineInputError(path, problem, field="protocol")
+    for key, optional in (("max_history", False), ("beam_size", True)):
+        value = obj.get(key)
+        if not (optional and value is None) and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise PipelineInputError(path, f"expected a positive integer, got {value!r}", field=key)
+    return EvalProtocol(obj["protocol"], obj["max_history"], obj.get("beam_size"))
+
+
 def read_tokenizer_utilization(path: str | Path, layers: int = 3) -> dict[str, float]:
     """``layer_1..`` = the tokenizer's ``utilization_l1..`` in %."""
     path = Path(path)
@@ -186,21 +282,49 @@ def read_ranks(path: str | Path) -> pd.DataFrame:
     return frame.loc[:, list(RANK_COLUMNS)]
 
 
+def by_column(per_seed: dict[int | None, dict[str, float]]) -> dict[str, Measured]:
+    """``{seed: {column: value}}`` → ``{column: Measured}`` (a column gets the seeds that report it)."""
+    columns = dict.fromkeys(column for values in per_seed.values() for column in values)
+    return {c: Measured({s: values[c] for s, values in per_seed.items() if c in values}) for c in columns}
+
+
+def run_protocol(protocols: dict[Path, EvalProtocol]) -> EvalProtocol:
+    """The one protocol of a run's seed files (``path → protocol``, at least one); disagreeing files raise."""
+    (first_path, first), *others = protocols.items()
+    for path, protocol in others:
+        if protocol != first:
+            problem = f"evaluated with {protocol.describe()}, but {first_path} with {first.describe()}"
+            raise PipelineInputError(path, problem, field="protocol")
+    return first
+
+
 def collect_results(
-    dataset: str, runs: Iterable[str], metrics: Iterable[str], root: str | Path = "."
+    dataset: str, runs: Iterable[str], metrics: Iterable[str], root: str | Path = ".", seeds: Iterable[int] = ()
 ) -> DatasetResults:
-    """Every measured value of ``dataset`` for the model ``runs`` expected there (absent files are skipped)."""
-    paths = DatasetPaths(dataset, Path(root))
-    metrics = tuple(metrics)
-    values: dict[str, dict[str, float]] = {}
-    ranks: dict[str, Path] = {}
+    """Every measured value of ``dataset`` for the model ``runs`` expected there, trained models read for the
+    training ``seeds`` (absent files are skipped, and listed when a run has some of its seeds)."""
+    paths, shown = DatasetPaths(dataset, Path(root)), DatasetPaths(dataset)
+    metrics, seeds = tuple(metrics), tuple(seeds)
+    values: dict[str, dict[str, Measured]] = {}
+    ranks: dict[str, dict[int | None, Path]] = {}
+    protocols: dict[str, EvalProtocol] = {}
+    missing_evals: dict[str, tuple[Path, ...]] = {}
+    missing_ranks: dict[str, tuple[Path, ...]] = {}
     for run in runs:
-        if paths.eval_metrics(run).is_file():
-            values[run] = read_eval_metrics(paths.eval_metrics(run), metrics)
-        if paths.user_ranks(run).is_file():
-            ranks[run] = paths.user_ranks(run)
+        names = {None: run} if run in UNSEEDED_RUNS else {s: run_name(run, s) for s in seeds}
+        found = {seed: paths.eval_metrics(name) for seed, name in names.items() if paths.eval_metrics(name).is_file()}
+        if not found:
+            continue
+        values[run] = by_column({seed: read_eval_metrics(path, metrics) for seed, path in found.items()})
+        if run not in UNSEEDED_RUNS:
+            protocols[run] = run_protocol({path: read_eval_protocol(path, seed) for seed, path in found.items()})
+        ranks[run] = {s: paths.user_ranks(names[s]) for s in found if paths.user_ranks(names[s]).is_file()}
+        if len(found) < len(names):
+            missing_evals[run] = tuple(shown.eval_metrics(name) for s, name in names.items() if s not in found)
+        if len(ranks[run]) < len(found):
+            missing_ranks[run] = tuple(shown.user_ranks(names[s]) for s in found if s not in ranks[run])
     if paths.tokenizer_metrics.is_file():
-        values[TOKENIZER_RUN] = read_tokenizer_utilization(paths.tokenizer_metrics)
+        values[TOKENIZER_RUN] = by_column({None: read_tokenizer_utilization(paths.tokenizer_metrics)})
     if paths.dataset_stats.is_file():
-        values[STATS_RUN] = read_dataset_stats(paths.dataset_stats)
-    return DatasetResults(dataset, values, ranks)
+        values[STATS_RUN] = by_column({None: read_dataset_stats(paths.dataset_stats)})
+    return DatasetResults(dataset, values, ranks, protocols, missing_evals, missing_ranks)

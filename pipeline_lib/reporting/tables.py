@@ -4,19 +4,35 @@ Each table is first a tidy long frame (one row per cell: column dataset × table
 value, the paper's, their relative difference and a status), which is also the CSV; Markdown and
 LaTeX are rendered from it.
 
+Our value of a trained model is the mean over the training seeds present (params ``seeds``), shown
+with the sample sd (``0.0295 ± 0.0012``; one seed: the value and ``n=1``); the frame keeps ``ours``
+(the mean), ``ours_sd``, ``n_seeds`` and one ``seed_<s>`` column per seed. Unseeded outputs (the
+popularity floor, the tokenizer, the dataset statistics) show their one value.
+
+Protocols: each paper row records the evaluation protocol its numbers come from (``decor``: history
+≤ 20, beam 50; ``etegrec``: history ≤ 50, beam 20 — every baseline row of the DECOR paper's Table 1),
+each run of ours the one it was evaluated with (its eval jsons; ``custom`` when the history or beam
+differs from the named protocol's). The relative difference is computed only where the two agree (or
+the paper row has none); elsewhere the cell tags the paper's number with its protocol (``[E]``, ``[D]``).
+
 Cell status: ``measured`` (our output exists), ``missing`` (the run is expected — its dataset is in
 ``datasets`` and the model is a listed variant or one of the baselines every dataset runs — but its
 output is absent; never filled in), ``reported`` (a paper number with no run of ours: a model this
 pipeline does not implement, or a paper dataset not in ``datasets``), ``not run`` (neither).
 
 Marks (Tables 1 and 2, as in the paper): in each column, the best value is bold and the second best
-underlined, over the values the column shows (ours where measured, the paper's where reported);
+underlined, over the values the column shows (our mean where measured, the paper's where reported);
 values are compared at display precision and ranked densely, so all tied values share a mark and the
 next distinct value is second.
+
+Significance (Table 1): DECOR against the measured non-DECOR row with the highest mean, per column and
+metric, by Welch's t-test over the per-seed values (``*S``) and by the paired t-test over test users on
+the seed-averaged per-user metrics (``*U``); see ``pipeline_lib.reporting.significance``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +43,13 @@ import pandas as pd
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path
 from pipeline_lib.params import make_config
-from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.reporting.results import (
+    CUSTOM,
+    PROTOCOLS,
     STATS_RUN,
     TOKENIZER_RUN,
     DatasetResults,
+    Measured,
     PaperResults,
     PaperRow,
     PaperTable,
@@ -39,7 +57,7 @@ from pipeline_lib.reporting.results import (
     load_paper_results,
     read_ranks,
 )
-from pipeline_lib.reporting.significance import compare_runs
+from pipeline_lib.reporting.significance import PairedTest, WelchTest, compare_runs, welch_t_test
 
 MEASURED, MISSING, REPORTED, NOT_RUN = "measured", "missing", "reported", "not run"
 BASELINE_RUNS = ("sasrec", "gru4rec", "etegrec", "popularity")  # dvc.yaml runs these on every dataset
@@ -63,6 +81,9 @@ TITLES = {
     "table4": "Table 4: Dataset statistics",
 }
 OURS_ONLY_COLUMNS = frozenset(c for columns in EXTRA_COLUMNS.values() for c in columns)
+PROTOCOL_TAGS = {"decor": "D", "etegrec": "E"}  # a paper number of another protocol than ours: "(paper 0.0431 [E])"
+PROTOCOL_TABLES = ("table1", "table2")  # the tables whose numbers depend on the evaluation protocol
+SIGNIFICANCE_MARKS = (("significant_seeds", "S"), ("significant_users", "U"))  # frame flag → mark after "*"
 
 
 @dataclass(frozen=True)
@@ -191,10 +212,14 @@ def best_marks(values: Sequence[float | None], decimals: int) -> list[str]:
     return ["" if v is None else names.get(v, "") for v in shown]
 
 
-def _cell(row: PaperRow, column: Column, metric: str, results: dict[str, DatasetResults], expected: set[str]) -> dict:
+def _cell(
+    row: PaperRow, column: Column, metric: str, results: dict[str, DatasetResults], expected: set[str],
+    seeds: Sequence[int],
+) -> dict:
     paper = row.values.get(column.paper, {}).get(metric) if column.paper else None
     measured = results.get(column.dataset) if column.dataset else None
-    ours = measured.values.get(row.run, {}).get(metric) if measured is not None and row.run else None
+    ours: Measured | None = measured.values.get(row.run, {}).get(metric) if measured is not None and row.run else None
+    protocol = measured.protocols.get(row.run) if ours is not None and row.run else None
     if ours is not None:
         status = MEASURED
     elif metric in OURS_ONLY_COLUMNS:  # measured by composition variants only: "—" elsewhere
@@ -203,7 +228,8 @@ def _cell(row: PaperRow, column: Column, metric: str, results: dict[str, Dataset
         status = MISSING
     else:
         status = REPORTED if paper is not None else NOT_RUN
-    both = ours is not None and paper is not None
+    setting = protocol.setting if protocol is not None else None
+    comparable = ours is not None and paper is not None and row.protocol in (None, setting)
     return {
         "dataset": column.label,
         "our_dataset": column.dataset,
@@ -213,25 +239,34 @@ def _cell(row: PaperRow, column: Column, metric: str, results: dict[str, Dataset
         "run": row.run,
         "metric": metric,
         "status": status,
-        "ours": ours,
+        "ours": ours.mean if ours is not None else None,
+        "ours_sd": ours.sd if ours is not None else None,
+        "n_seeds": ours.n if ours is not None and ours.seeded else None,
+        **{f"seed_{seed}": ours.per_seed.get(seed) if ours is not None else None for seed in seeds},
         "paper": paper,
-        "rel_diff": relative_difference(ours, paper) if both else None,
+        "rel_diff": relative_difference(ours.mean, paper) if comparable else None,
+        "protocol": protocol.describe() if protocol is not None else None,
+        "setting": setting,
+        "paper_protocol": row.protocol if paper is not None else None,
         "paper_significant": metric in row.significant.get(column.paper, ()) if paper is not None else None,
-        "significant": None,
-        "p_value": None,
+        "p_seeds": None,
+        "significant_seeds": None,
+        "p_users": None,
+        "significant_users": None,
         "compared_to": None,
     }
 
 
 def build_frame(
-    name: str, paper: PaperTable, columns: Sequence[Column], results: dict[str, DatasetResults], expected: set[str]
+    name: str, paper: PaperTable, columns: Sequence[Column], results: dict[str, DatasetResults], expected: set[str],
+    seeds: Sequence[int] = (),
 ) -> pd.DataFrame:
     """The long frame of one table (see the module docstring), with ``mark`` when the layout ranks columns."""
     rows = paper.rows + EXTRA_ROWS.get(name, ())
     metrics = paper.columns + EXTRA_COLUMNS.get(name, ())
-    frame = pd.DataFrame(
-        [_cell(row, col, metric, results, expected) for row in rows for col in columns for metric in metrics]
-    ).astype({"ours": "float64", "paper": "float64", "rel_diff": "float64", "p_value": "float64"})
+    records = [_cell(row, col, m, results, expected, seeds) for row in rows for col in columns for m in metrics]
+    floats = ["ours", "ours_sd", *(f"seed_{seed}" for seed in seeds), "paper", "rel_diff", "p_seeds", "p_users"]
+    frame = pd.DataFrame(records).astype({**dict.fromkeys(floats, "float64"), "n_seeds": "Int64"})
     frame.insert(0, "table", name)
     shown = frame["ours"].where(frame["status"] == MEASURED, frame["paper"].where(frame["status"] == REPORTED))
     frame["mark"] = ""
@@ -250,44 +285,140 @@ def _best_baseline(cells: pd.DataFrame) -> pd.Series | None:
     return None if rivals.empty else rivals.loc[rivals["ours"].idxmax()]
 
 
-def add_significance(frame: pd.DataFrame, columns: Sequence[Column], level: float, root: Path) -> tuple[str, ...]:
-    """Test DECOR against the best baseline per dataset and metric, in place; returns the notes for the table."""
+def seeds_test(ours: Measured, other: Measured) -> WelchTest | None:
+    """Welch's t-test of two runs' per-seed values; ``None`` (not tested) unless both have ≥ 2 seeds."""
+    if not (ours.seeded and other.seeded and ours.n >= 2 and other.n >= 2):
+        return None
+    return welch_t_test(list(ours.per_seed.values()), list(other.per_seed.values()))
+
+
+def _p(test: WelchTest | PairedTest | None) -> str:
+    return "not tested" if test is None else f"{test.p_value:.3g}"
+
+
+class _RanksCache:
+    """Ranks files read once per table build (``read_ranks``), as ``path → frame`` per run's seeds."""
+
+    def __init__(self) -> None:
+        self._frames: dict[Path, pd.DataFrame] = {}
+
+    def of(self, results: DatasetResults, run: str) -> dict[Path, pd.DataFrame]:
+        paths = results.ranks.get(run, {}).values()
+        for path in paths:
+            if path not in self._frames:
+                self._frames[path] = read_ranks(path)
+        return {path: self._frames[path] for path in paths}
+
+
+def _test_cell(frame: pd.DataFrame, decor: pd.Series, rival: pd.Series, results: DatasetResults,
+               ranks: _RanksCache, level: float) -> str:
+    """Run both tests for one DECOR cell, store them in ``frame``; returns the cell's part of the note."""
+    metric = decor["metric"]
+    ours, other = results.values[DECOR_RUN][metric], results.values[rival["run"]][metric]
+    over_seeds = seeds_test(ours, other)
+    ours_ranks, other_ranks = ranks.of(results, DECOR_RUN), ranks.of(results, rival["run"])
+    over_users = compare_runs(ours_ranks, other_ranks, metric) if ours_ranks and other_ranks else None
+    frame.loc[decor.name, ["p_seeds", "significant_seeds", "p_users", "significant_users", "compared_to"]] = [
+        None if over_seeds is None else over_seeds.p_value,
+        None if over_seeds is None else over_seeds.significant(level),
+        None if over_users is None else over_users.p_value,
+        None if over_users is None else over_users.significant(level),
+        rival["method"],
+    ]
+    n_other = f"{other.n} seeds" if other.seeded else "unseeded"
+    users = f"{over_users.n} users" if over_users is not None else "no ranks files"
+    return (
+        f"{MEASURES[metric].label} vs {rival['method']}: p_seeds {_p(over_seeds)} ({ours.n} vs {n_other}), "
+        f"p_users {_p(over_users)} ({users})"
+    )
+
+
+def add_significance(
+    frame: pd.DataFrame, columns: Sequence[Column], results: dict[str, DatasetResults], level: float
+) -> tuple[str, ...]:
+    """Test DECOR against the best other model per dataset and metric, in place; returns the notes for the table."""
     notes: list[str] = []
-    ranks: dict[tuple[str, str], pd.DataFrame] = {}
+    ranks = _RanksCache()
     for column in columns:
-        if column.dataset is None:
+        if column.dataset not in results:
             continue
-        paths = DatasetPaths(column.dataset, root)
-        tested: list[str] = []
-        for metric, cells in frame[frame["dataset"] == column.label].groupby("metric", sort=False):
+        measured, tested, rivals = results[column.dataset], [], set()
+        for _, cells in frame[frame["dataset"] == column.label].groupby("metric", sort=False):
             decor = cells[(cells["run"] == DECOR_RUN) & (cells["status"] == MEASURED)]
             rival = _best_baseline(cells)
             if decor.empty or rival is None:
                 continue
-            absent = [run for run in (DECOR_RUN, rival["run"]) if not paths.user_ranks(run).is_file()]
-            if absent:
-                missing = ", ".join(str(DatasetPaths(column.dataset).user_ranks(run)) for run in absent)
-                notes.append(f"{column.label} {MEASURES[metric].label}: no significance test, {missing} missing.")
-                continue
-            for run in (DECOR_RUN, rival["run"]):
-                if (column.dataset, run) not in ranks:
-                    ranks[column.dataset, run] = read_ranks(paths.user_ranks(run))
-            test = compare_runs(
-                ranks[column.dataset, DECOR_RUN],
-                ranks[column.dataset, rival["run"]],
-                metric,
-                paths.user_ranks(DECOR_RUN),
-                paths.user_ranks(rival["run"]),
+            tested.append(_test_cell(frame, decor.iloc[0], rival, measured, ranks, level))
+            rivals.add(rival["run"])
+        if not tested:
+            continue
+        notes.append(f"{column.label}, DECOR vs the best other model: " + "; ".join(tested) + ".")
+        absent = [path for run in (DECOR_RUN, *sorted(rivals)) for path in measured.missing_ranks.get(run, ())]
+        if absent:
+            notes.append(
+                f"{column.label}: ranks files missing, so the test over users averages the other seeds "
+                f"(none: not tested): {', '.join(map(str, absent))}."
             )
-            index = decor.index[0]
-            frame.loc[index, ["significant", "p_value", "compared_to"]] = [
-                test.significant(level), test.p_value, rival["method"]
-            ]
-            tested.append(f"{MEASURES[metric].label} vs {rival['method']} p={test.p_value:.3g}")
-        if tested:
-            n_users = len(ranks[column.dataset, DECOR_RUN])
-            notes.append(f"{column.label}, DECOR vs best baseline over {n_users} users: " + "; ".join(tested) + ".")
     return tuple(notes)
+
+
+def missing_seed_notes(frame: pd.DataFrame, columns: Sequence[Column], results: dict[str, DatasetResults]) -> list[str]:
+    """One note per run of the table measured with some but not all of its seeds, naming the absent files."""
+    notes = []
+    for column in columns:
+        if column.dataset not in results:
+            continue
+        shown = frame[(frame["dataset"] == column.label) & (frame["status"] == MEASURED)]
+        for run in dict.fromkeys(shown["run"]):
+            absent = results[column.dataset].missing_evals.get(run, ())
+            if absent:
+                notes.append(
+                    f"{column.label}, {run}: mean over the seeds present; missing {', '.join(map(str, absent))}."
+                )
+    return notes
+
+
+def _protocol_text(name: str) -> str:
+    spec = PROTOCOLS[name]
+    return f"history \u2264 {spec.max_history}, beam {spec.beam_size}"
+
+
+TABLE1_PROTOCOL = (
+    "The DECOR paper's baseline rows (every method but DECOR) are copied from the ETEGRec paper: "
+    f"{_protocol_text('etegrec')}; DECOR's own rows use {_protocol_text('decor')}."
+)
+FIGURE3_NOTE = (
+    "The paper disagrees with itself on DECOR without BOS queries: its Figure 3 (and the Hyperparameter "
+    "Sensitivity text, 'NDCG@10 improves from 1.17% to 2.56%') gives Scientific NDCG@10 \u2248 1.17% at 0 BOS "
+    "queries, while its Table 2 rows without BOS queries but with token composition give 2.47% (w/ Token Comp.) "
+    "and 2.50% (w/ Pretrained + Token Comp., which is DECOR without BOS queries). This reproduction compares "
+    "against Table 2."
+)
+
+
+def protocol_notes(
+    frame: pd.DataFrame, columns: Sequence[Column], results: dict[str, DatasetResults], protocol: str | None
+) -> list[str]:
+    """Per dataset, the settings our measured runs were evaluated with (and which paper rows they compare to)."""
+    notes = []
+    for column in columns:
+        if column.dataset is None:
+            continue
+        measured = results.get(column.dataset)
+        runs = frame.loc[(frame["dataset"] == column.label) & frame["protocol"].notna()].drop_duplicates("run")
+        if measured is None or runs.empty:
+            notes.append(f"{column.label}: nothing measured (params protocol: {protocol}).")
+            continue
+        parts = []
+        for (described, setting), group in runs.groupby(["protocol", "setting"], sort=False):
+            compared = (
+                "no relative differences (the paper's rows use a named protocol)"
+                if setting == CUSTOM
+                else f"relative differences to the paper's `{setting}` rows only"
+            )
+            parts.append(f"{described} = `{setting}` ({', '.join(group['method'])}): {compared}")
+        notes.append(f"{column.label}, evaluated with " + "; ".join(parts) + ".")
+    return notes
 
 
 def build_tables(
@@ -296,37 +427,55 @@ def build_tables(
     datasets: Sequence[str],
     variants: Iterable[str],
     config: TablesConfig,
+    seeds: Sequence[int] = (),
+    protocol: str | None = None,
     params_path: str | Path = "params.yaml",
-    root: str | Path = ".",
 ) -> list[Table]:
-    """Tables 1–4 from the paper's numbers and ours (``results`` keyed by our dataset names)."""
+    """Tables 1–4 from the paper's numbers and ours (``results`` keyed by our dataset names, read for the
+    training ``seeds``; ``protocol``: params' evaluation protocol, named for datasets with nothing measured)."""
     columns = table_columns(paper.datasets, datasets, config.paper_columns, params_path)
     expected = set(variants) | set(BASELINE_RUNS) | {TOKENIZER_RUN, STATS_RUN}
     tables = []
     for name, spec in paper.tables.items():
-        frame = build_frame(name, spec, columns, results, expected)
-        legend, notes = "", ()
+        frame = build_frame(name, spec, columns, results, expected, seeds)
+        caption, legend, notes = spec.caption, "", []
         if name == "table1":
-            notes = add_significance(frame, columns, config.significance_level, Path(root))
+            caption = f"{caption} {TABLE1_PROTOCOL}"
+            notes += add_significance(frame, columns, results, config.significance_level)
             legend = SIGNIFICANCE_LEGEND.format(level=config.significance_level)
-        tables.append(Table(name, TITLES[name], spec.caption, frame, LAYOUTS[name], legend, notes))
+        if name in PROTOCOL_TABLES:
+            notes += protocol_notes(frame, columns, results, protocol)
+        if name == "table2":
+            notes.append(FIGURE3_NOTE)
+        notes += missing_seed_notes(frame, columns, results)
+        tables.append(Table(name, TITLES[name], caption, frame, LAYOUTS[name], legend, tuple(notes)))
     return tables
+
+
+def _seeds(params: dict[str, Any], params_path: str | Path) -> list[int]:
+    seeds = params.get("seeds")
+    if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds):
+        problem = f"expected a non-empty list of integer training seeds, got {seeds!r}"
+        raise PipelineInputError(params_path, problem, field="seeds")
+    return seeds
 
 
 def report_tables(
     params: dict[str, Any], params_path: str | Path = "params.yaml", root: str | Path = "."
 ) -> list[Table]:
-    """Read everything the tables need (params' ``datasets``/``variants``, our metrics, the paper's) and build them."""
+    """Read everything the tables need (params' ``datasets``/``variants``/``seeds``/``protocol``, our metrics,
+    the paper's) and build them."""
     datasets = params.get("datasets")
     if not isinstance(datasets, list) or not datasets:
         raise PipelineInputError(params_path, "expected a non-empty list of dataset names", field="datasets")
     variants = params.get("variants") or []
+    seeds = _seeds(params, params_path)
     config = tables_config(params, params_path)
     paper = load_paper_results()
     metrics = paper.tables["table1"].columns
     runs = list(dict.fromkeys([*variants, *BASELINE_RUNS]))
-    results = {d: collect_results(d, runs, metrics, root) for d in datasets}
-    return build_tables(paper, results, datasets, variants, config, params_path, root)
+    results = {d: collect_results(d, runs, metrics, root, seeds) for d in datasets}
+    return build_tables(paper, results, datasets, variants, config, seeds, params.get("protocol"), params_path)
 
 
 def _flag(value: Any) -> bool:
@@ -339,10 +488,38 @@ def _percent(rel: float, tex: bool) -> str:
     return f"${text}\\%$" if tex else text.replace("-", "\u2212") + "%"
 
 
-def markdown_cell(cell: pd.Series) -> str:
-    """``0.0295 (paper 0.0301, −2.0%)``, ``0.0172 (reported)``, ``missing (paper …)`` or ``—``.
+def _significance(cell: pd.Series) -> list[str]:
+    """``["*S", "*U"]``, the tests by which DECOR's cell is significant (over seeds, over users)."""
+    return [f"*{mark}" for column, mark in SIGNIFICANCE_MARKS if _flag(cell[column])]
 
-    Best bold, second italic; ``\\*`` (escaped for Markdown) after a significant value.
+
+def _details(cell: pd.Series, paper: str | None, tex: bool) -> list[str]:
+    """What a measured cell shows in parentheses: ``n=1`` (one seed), the paper's number with the relative
+    difference, or with its protocol's tag (``[E]``) when it was measured under another protocol than ours."""
+    parts = ["n=1"] if not pd.isna(cell["n_seeds"]) and cell["n_seeds"] == 1 else []
+    if paper is None:
+        return parts
+    if not pd.isna(cell["rel_diff"]):
+        paper += ", " + _percent(cell["rel_diff"], tex)
+    elif not pd.isna(cell["paper_protocol"]) and cell["paper_protocol"] != cell["setting"]:
+        paper += f" [{PROTOCOL_TAGS[cell['paper_protocol']]}]"
+    return parts + [paper if tex else f"paper {paper}"]
+
+
+def _mean_sd(cell: pd.Series, measure: Measure, tex: bool) -> str:
+    """``0.0295 ± 0.0012`` (``$\\pm$`` in LaTeX); the mean alone without an sd (one seed, or unseeded)."""
+    text = measure.show(cell["ours"], tex)
+    if pd.isna(cell["ours_sd"]):
+        return text
+    return text + (" $\\pm$ " if tex else " \u00b1 ") + measure.show(cell["ours_sd"], tex)
+
+
+def markdown_cell(cell: pd.Series) -> str:
+    """``0.0295 ± 0.0012 (paper 0.0301, −2.0%)``, ``0.0295 (n=1; paper 0.0431 [E])``, ``0.0172 (reported)``,
+    ``missing (paper …)`` or ``—``.
+
+    Best bold, second italic; ``\\*S`` / ``\\*U`` (escaped for Markdown) after a value significant by the test
+    over seeds / over users, ``\\*`` after a paper value the paper marks.
     """
     measure = MEASURES[cell["metric"]]
     wrap = {"best": "**", "second": "_"}.get(cell["mark"], "")
@@ -350,11 +527,9 @@ def markdown_cell(cell: pd.Series) -> str:
     if not pd.isna(cell["paper"]):
         paper = measure.show(cell["paper"]) + ("\\*" if _flag(cell["paper_significant"]) else "")
     if cell["status"] == MEASURED:
-        text = wrap + measure.show(cell["ours"]) + wrap + ("\\*" if _flag(cell["significant"]) else "")
-        if paper is None:
-            return text
-        rel = "" if pd.isna(cell["rel_diff"]) else ", " + _percent(cell["rel_diff"], False)
-        return f"{text} (paper {paper}{rel})"
+        text = wrap + _mean_sd(cell, measure, False) + wrap + "".join("\\" + m for m in _significance(cell))
+        details = _details(cell, paper, False)
+        return f"{text} ({'; '.join(details)})" if details else text
     if cell["status"] == REPORTED:
         return f"{wrap}{paper}{wrap} (reported)"
     if cell["status"] == MISSING:
@@ -368,16 +543,16 @@ def _superscript(*marks: str) -> str:
 
 
 def latex_cell(cell: pd.Series) -> str:
-    """The LaTeX form of a cell: bold best, underlined second, ``*`` significant, ``\\dagger`` reported."""
+    """The LaTeX form of a cell: bold best, underlined second, ``*S`` / ``*U`` significant, ``\\dagger`` reported."""
     measure = MEASURES[cell["metric"]]
     marked = {"best": "\\textbf{{{}}}", "second": "\\underline{{{}}}"}.get(cell["mark"], "{}")
     if cell["status"] == MEASURED:
-        text = marked.format(measure.show(cell["ours"], tex=True)) + _superscript("*" * _flag(cell["significant"]))
-        if pd.isna(cell["paper"]):
-            return text
-        paper = measure.show(cell["paper"], tex=True) + _superscript("*" * _flag(cell["paper_significant"]))
-        rel = "" if pd.isna(cell["rel_diff"]) else ", " + _percent(cell["rel_diff"], True)
-        return f"{text} {{\\scriptsize ({paper}{rel})}}"
+        text = marked.format(_mean_sd(cell, measure, True)) + _superscript(*_significance(cell))
+        paper = None
+        if not pd.isna(cell["paper"]):
+            paper = measure.show(cell["paper"], tex=True) + _superscript("*" * _flag(cell["paper_significant"]))
+        details = _details(cell, paper, True)
+        return f"{text} {{\\scriptsize ({'; '.join(details)})}}" if details else text
     if cell["status"] == REPORTED:
         paper = marked.format(measure.show(cell["paper"], tex=True))
         return paper + _superscript("*" * _flag(cell["paper_significant"]), "\\dagger")
@@ -403,12 +578,15 @@ def _grid(frame: pd.DataFrame, index: Sequence[str], columns: Sequence[str]) -> 
 
 
 SIGNIFICANCE_LEGEND = (
-    "*: DECOR significantly better than the best measured non-DECOR model of the column (highest mean), "
-    "paired t-test over test users, p < {level}."
+    "*S / *U: DECOR significantly better (p < {level}) than the best measured non-DECOR model of the column "
+    "(highest mean): *S by Welch's t-test over the per-seed values (needs 2 seeds on each side), *U by the "
+    "paired t-test over test users on each user's metric averaged over the seeds."
 )
 LEGEND = (
-    "Cells: ours (paper value, relative difference of ours to the paper). `reported`: the paper's number, "
-    "not run here; `missing`: an expected run without output; \u2014: neither."
+    "Cells: ours, mean \u00b1 sd over the training seeds (n=1: one seed) (paper value, relative difference of "
+    "ours to the paper; [E] / [D] instead: the paper's number is under the ETEGRec / DECOR protocol and ours is "
+    "not, so no difference). `reported`: the paper's number, not run here; `missing`: an expected run without "
+    "output; \u2014: neither."
 )
 
 
@@ -431,7 +609,7 @@ def render_markdown(table: Table) -> str:
     if table.layout.marks:
         legend += " **Bold**: best, _italic_: second best per column (ties share a mark)."
     if table.legend:
-        legend += " " + table.legend.replace("*", "\\*", 1)
+        legend += " " + table.legend.replace("*", "\\*")
     parts = [f"# {table.title}", "", table.caption, "", legend, ""]
     if table.layout.blocks:
         index = [key for key in table.layout.rows if key != "dataset" and (frame[key] != "").any()]
@@ -446,7 +624,8 @@ def render_markdown(table: Table) -> str:
 
 
 def _escape_latex(text: str) -> str:
-    specials = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}"}
+    specials = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                "\u2264": r"$\leq$", "\u00b1": r"$\pm$"}
     return "".join(specials.get(char, char) for char in text)
 
 
@@ -457,12 +636,15 @@ def render_latex(table: Table) -> str:
     grid = _grid(frame, rows, table.layout.columns)
     grid.index.names = [name.capitalize() for name in grid.index.names]
     grid.columns.names = [None] * grid.columns.nlevels
-    caption = _escape_latex(f"{table.caption} Cells: ours (paper, relative difference).")
+    caption = _escape_latex(
+        f"{table.caption} Cells: ours, mean \u00b1 sd over the training seeds (paper, relative difference; "
+        "[E] / [D]: the paper's number is under the ETEGRec / DECOR protocol, not ours)."
+    )
     caption += " $^{\\dagger}$: reported in the paper, not run here."
     if table.layout.marks:
         caption += " Bold: best, underlined: second best per column."
     if table.legend:
-        caption += " $^{*}$" + _escape_latex(table.legend.removeprefix("*"))
+        caption += " " + re.sub(r"\*([SU])", r"$^{*\1}$", _escape_latex(table.legend))
     styler = grid.style.format_index(escape="latex", axis=0).format_index(escape="latex", axis=1)
     return styler.to_latex(
         hrules=True,
