@@ -6,6 +6,10 @@ The points come from DVC experiments (``dvc exp run -S alpha=… -S bos_queries=
 {"<path>": {"data": …}}}, "error", "experiments": [{"name", "executor": {"state"} | null,
 "revs": [<same shape>]}]}``, the uncommitted ``workspace`` first.
 
+A run's point is DECOR's test R@10 / N@10 averaged over the training seeds in the run's own params
+``seeds`` whose metrics it has (``reports/metrics/<dataset>/eval/decor/seed_<s>.json``; files of other
+seeds are ignored, and ``n_seeds`` says how many were averaged).
+
 Which runs count: baselines and finished experiments (no ``error``, executor state not
 queued / running / failed: DVC shows a failed run with the workspace's stale metrics). The
 ``workspace`` row is skipped — it is either an applied experiment, listed already, or
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,7 +41,7 @@ from pipeline_lib.cli import run_stage
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path
 from pipeline_lib.params import bos_query_count, composition_alpha, dataset_spec
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.reporting.figures import FIGURES_DIR, save_png
 
 ALPHA_GRID = (0.1, 0.25, 0.4, 0.55, 0.7)  # the paper's search region (Figure 3 caption)
@@ -49,7 +54,8 @@ EXP_SHOW = "dvc exp show --json"
 
 @dataclass(frozen=True)
 class SweepPoint:
-    """One finished run's DECOR test metrics on one dataset, with its resolved α and BOS number."""
+    """One finished run's DECOR test metrics on one dataset (means over ``n_seeds`` training seeds), with its
+    resolved α and BOS number."""
 
     experiment: str  # DVC experiment name, or the baseline's branch / short rev
     rev: str
@@ -61,6 +67,7 @@ class SweepPoint:
     bos_default: int
     recall_at_10: float
     ndcg_at_10: float
+    n_seeds: int
 
 
 def _finished_runs(doc: Any, source: str) -> Iterator[dict[str, Any]]:
@@ -77,6 +84,22 @@ def _finished_runs(doc: Any, source: str) -> Iterator[dict[str, Any]]:
             yield from exp_range.get("revs") or []
 
 
+def _seed_metrics(metrics: dict[str, Any], seeds: list[int], dataset: str, where: str) -> list[dict[str, float]]:
+    """``{"recall@10", "ndcg@10"}`` of each of ``seeds`` with DECOR metrics on ``dataset`` in a run's ``metrics``
+    (``where``: the source and run, for errors)."""
+    found = []
+    for seed in seeds:
+        metrics_path = DatasetPaths(dataset).eval_metrics(run_name(VARIANT, seed)).as_posix()
+        data = (metrics.get(metrics_path) or {}).get("data")
+        if not data:
+            continue
+        test = data.get("test") or {}
+        if "recall@10" not in test or "ndcg@10" not in test:
+            raise PipelineInputError(f"{where}: {metrics_path}", "no test.recall@10 / test.ndcg@10")
+        found.append({"recall@10": float(test["recall@10"]), "ndcg@10": float(test["ndcg@10"])})
+    return found
+
+
 def _run_points(run: dict[str, Any], source: str) -> Iterator[SweepPoint]:
     data = run.get("data")
     if run.get("error") or not data:
@@ -86,14 +109,11 @@ def _run_points(run: dict[str, Any], source: str) -> Iterator[SweepPoint]:
         return
     name = run.get("name") or run["rev"][:7]
     for dataset in params.get("datasets") or []:
-        metrics_path = DatasetPaths(dataset).eval_metrics(VARIANT).as_posix()
-        metrics = ((data.get("metrics") or {}).get(metrics_path) or {}).get("data")
-        if not metrics:
+        metrics, where = data.get("metrics") or {}, f"{source} ({name})"
+        seeds = _seed_metrics(metrics, params.get("seeds") or [], dataset, where)
+        if not seeds:
             continue
         spec = dataset_spec(params, dataset, f"{source} ({name}: {PARAMS_FILE})")
-        test = metrics.get("test") or {}
-        if "recall@10" not in test or "ndcg@10" not in test:
-            raise PipelineInputError(f"{source} ({name}: {metrics_path})", "no test.recall@10 / test.ndcg@10")
         try:
             alpha, bos = composition_alpha(params, spec), bos_query_count(params, spec)
         except (TypeError, ValueError):
@@ -107,8 +127,9 @@ def _run_points(run: dict[str, Any], source: str) -> Iterator[SweepPoint]:
             bos_queries=bos,
             alpha_default=float(spec.alpha),
             bos_default=int(spec.bos_queries),
-            recall_at_10=float(test["recall@10"]),
-            ndcg_at_10=float(test["ndcg@10"]),
+            recall_at_10=statistics.fmean(m["recall@10"] for m in seeds),
+            ndcg_at_10=statistics.fmean(m["ndcg@10"] for m in seeds),
+            n_seeds=len(seeds),
         )
 
 
@@ -181,7 +202,9 @@ def plot_sweep(points: list[SweepPoint], dataset: str, path: Path) -> None:
         right.set_xscale("log", base=2)
     _panel(right, [p.bos_queries for p in by_bos], by_bos, BOS_GRID, bos_default)
     right.set(title=f"{dataset}: BOS query number (α = {alpha_default:g})", xlabel="N (eq. 19)", ylabel="test metric")
-    figure.suptitle("DECOR hyperparameter sensitivity (Figure 3)")
+    counts = sorted({p.n_seeds for p in mine})
+    seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}\u2013{counts[-1]}"
+    figure.suptitle(f"DECOR hyperparameter sensitivity (Figure 3), mean over {seeds} seed(s) per point")
     save_png(figure, path)
 
 
@@ -205,14 +228,16 @@ def main(argv: list[str] | None = None) -> None:
     doc, source = read_exp_show(args.json)
     points = sweep_points(doc, source)
     if not points:
-        raise PipelineInputError(source, f"no finished run has {DatasetPaths('<dataset>').eval_metrics(VARIANT)}")
+        pattern = DatasetPaths("<dataset>").eval_metrics(VARIANT).with_suffix("") / "seed_<seed>.json"
+        raise PipelineInputError(source, f"no finished run has {pattern} for a seed of its params `seeds`")
     write_points_csv(points, args.out / "figure3_points.csv")
     for dataset in dict.fromkeys(p.dataset for p in points):
         path = args.out / f"figure3_{dataset}.png"
         plot_sweep(points, dataset, path)
         gaps_alpha = _missing(alpha_series(points, dataset), ALPHA_GRID, "alpha")
         gaps_bos = _missing(bos_series(points, dataset), BOS_GRID, "bos_queries")
-        print(f"{path}: missing α {gaps_alpha or 'none'}, missing N {gaps_bos or 'none'}")
+        seeds = sorted({p.n_seeds for p in points if p.dataset == dataset})
+        print(f"{path}: missing α {gaps_alpha or 'none'}, missing N {gaps_bos or 'none'}, seeds per point {seeds}")
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ def test_sweep_rejects_a_document_that_is_not_exp_show(doc):
     with pytest.raises(PipelineInputError, match="not a `dvc exp show --json` document"):
         sweep.sweep_points({"rev": "workspace"}, "x.json")
     broken = copy.deepcopy(doc)
-    broken[1]["data"]["metrics"]["reports/metrics/demo/eval/decor.json"]["data"]["test"].pop("ndcg@10")
+    broken[1]["data"]["metrics"]["reports/metrics/demo/eval/decor/seed_2025.json"]["data"]["test"].pop("ndcg@10")
     with pytest.raises(PipelineInputError, match="master"):
         sweep.sweep_points(broken, "x.json")
 
