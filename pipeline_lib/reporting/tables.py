@@ -57,7 +57,7 @@ from pipeline_lib.reporting.results import (
     load_paper_results,
     read_ranks,
 )
-from pipeline_lib.reporting.significance import PairedTest, WelchTest, compare_runs, welch_t_test
+from pipeline_lib.reporting.significance import TTest, WelchTest, compare_runs, welch_t_test
 
 MEASURED, MISSING, REPORTED, NOT_RUN = "measured", "missing", "reported", "not run"
 BASELINE_RUNS = ("sasrec", "gru4rec", "etegrec", "popularity")  # dvc.yaml runs these on every dataset
@@ -140,7 +140,7 @@ LAYOUTS = {
 
 @dataclass(frozen=True)
 class TablesConfig:
-    """params.yaml ``tables``: our dataset → paper column, the t-test level, the formats written."""
+    """params.yaml ``tables``: our dataset → paper column, the level of both t-tests, the formats written."""
 
     paper_columns: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PAPER_COLUMNS))
     significance_level: float = 0.05
@@ -292,7 +292,7 @@ def seeds_test(ours: Measured, other: Measured) -> WelchTest | None:
     return welch_t_test(list(ours.per_seed.values()), list(other.per_seed.values()))
 
 
-def _p(test: WelchTest | PairedTest | None) -> str:
+def _p(test: TTest | None) -> str:
     return "not tested" if test is None else f"{test.p_value:.3g}"
 
 
