@@ -6,6 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def run_name(model: str, seed: int) -> str:
+    """The name of one training seed's run of ``model`` (``decor/seed_2025``): pass it wherever a
+    :class:`DatasetPaths` method takes a model, and its outputs land in a ``seed_<s>`` entry of the model's folder."""
+    return f"{model}/seed_{seed}"
+
+
 @dataclass(frozen=True)
 class DatasetPaths:
     """Artifacts of one dataset: cached outputs under ``data/<name>``, metrics under ``reports/metrics/<name>``."""

@@ -5,7 +5,7 @@ nests them; each field's ``description`` gives its meaning and unit, its default
 stage uses when the key is absent. :func:`pipeline_lib.params.load_params` validates the whole
 file against :class:`Params` when a stage starts, before it writes anything, and turns the first
 problems into one line naming the key path, e.g.
-``params.yaml, field 'filter.max_seq_len': must be ≥ 1, got 0``.
+``params.yaml, field 'filter.k_core': must be ≥ 3, got 0``.
 
 Strictness (``strict=True`` on every model, one exception):
 
@@ -56,7 +56,7 @@ TextField = Literal["title", "brand", "main_category", "categories", "features",
 EmbedDtype = Literal["float32", "float16"]
 FeedForward = Literal["relu", "gelu", "gelu_new", "silu", "gated-relu", "gated-gelu", "gated-gelu_new", "gated-silu"]
 BaselineLoss = Literal["ce", "bce"]
-EtegrecSetting = Literal["decor", "etegrec"]
+ProtocolName = Literal["decor", "etegrec"]  # pipeline_lib.protocol.PROTOCOLS
 EtegrecSchedule = Literal["alternate", "joint", "frozen"]
 SiaSpace = Literal["input", "latent"]
 BosQueryInit = Literal["normal", "token_scale"]  # models.generative
@@ -172,7 +172,6 @@ class FilterSection(Section):
     """``filter``: iterative k-core filtering and the leave-one-out split (stage filter)."""
 
     k_core: int = Field(5, ge=3, description="minimum interactions per user and per item (≥ 3 for leave-one-out)")
-    max_seq_len: int = Field(20, ge=1, description="history length kept, items (the most recent)")
 
 
 class EmbedSection(Section):
@@ -253,7 +252,9 @@ class TrainSection(Section):
 class EvaluateSection(Section):
     """``evaluate``: trie-constrained beam search and the metric cut-offs (DecodeConfig)."""
 
-    beam_size: int = Field(50, ge=1, description="beams per user (paper: 50); at least max(ks)")
+    beam_size: int | None = Field(
+        None, ge=1, description="beams per user; null = the protocol's (decor 50, etegrec 20); at least max(ks)"
+    )
     batch_size: int = Field(256, ge=1, description="users per beam-search batch")
     ks: list[Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: [5, 10], min_length=1, description="Recall@k / NDCG@k cut-offs, items"
@@ -261,7 +262,7 @@ class EvaluateSection(Section):
 
     @model_validator(mode="after")
     def _beam_covers_ks(self) -> Self:
-        if max(self.ks) > self.beam_size:
+        if self.beam_size is not None and max(self.ks) > self.beam_size:
             raise ValueError(f"beam_size ({self.beam_size}) must be at least max(ks) ({max(self.ks)})")
         return self
 
@@ -350,7 +351,6 @@ class BaselinesSection(Section):
 class EtegrecSection(Section):
     """``etegrec``: ETEGRec's tokenizer + recommender and their alternating optimisation (stage etegrec)."""
 
-    setting: EtegrecSetting = Field("decor", description="decor: history 20, beam 50 | etegrec: history 50, beam 20")
     schedule: EtegrecSchedule = Field("alternate", description="alternate (3.4) | joint (w/o AT) | frozen tokenizer")
     sia: bool = Field(True, description="false = Table 4 'w/o L_SIA'")
     psa: bool = Field(True, description="false = Table 4 'w/o L_PSA'")
@@ -464,7 +464,14 @@ class Params(Section):
     datasets: Annotated[list[str], AfterValidator(_unique)] = Field(
         default_factory=list, description="catalog names every per-dataset stage runs"
     )
-    seed: int = Field(2025, ge=0, description="random seed of every stage")
+    seed: int = Field(2025, ge=0, description="data seed: the demo catalogue, the RQ-VAE tokenizer, Figure 4's t-SNE")
+    seeds: Annotated[list[Annotated[int, Field(ge=0)]], AfterValidator(_unique)] = Field(
+        default_factory=lambda: [2025], min_length=1,
+        description="training seeds: every trained model runs once per seed (a DVC matrix dimension)",
+    )
+    protocol: ProtocolName = Field(
+        "decor", description="decor: history ≤ 20, beam 50 | etegrec: history ≤ 50, beam 20 (every model)"
+    )
     alpha: Float | None = Field(None, ge=0, le=1, description="DECOR's α (eq. 18); null = catalog.<name>.alpha")
     bos_queries: int | None = Field(
         None, ge=0, description="BOS queries N (eq. 19); null = catalog.<name>.bos_queries, 0 = off"

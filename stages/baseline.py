@@ -7,11 +7,11 @@ import torch
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.device import resolve_device
-from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.protocol import add_seed_argument, decode_settings, training_seed
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
 from pipeline_lib.training.sequential import (
@@ -28,6 +28,7 @@ from pipeline_lib.training.sequential import (
 def main() -> None:
     parser = dataset_argparser(__doc__)
     parser.add_argument("model", choices=sorted(SEQUENTIAL_MODELS))
+    add_seed_argument(parser)
     args = parser.parse_args()
     params = load_params(args.params)
     spec = dataset_spec(params, args.dataset, args.params)
@@ -37,12 +38,14 @@ def main() -> None:
     device = resolve_device(shared.pop("device", "auto"))
     optim = make_config(BaselineConfig, shared, args.params, "baselines")
     model_values = section.get(args.model) or {}
-    ks = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate").ks
-    max_len = stage_section(params, spec, "filter")["max_seq_len"]
+    protocol, decode = decode_settings(params, spec, args.params)
+    ks, max_len = decode.ks, protocol.max_history
+    seed = training_seed(params, args.seed, args.params)
+    name = run_name(args.model, seed)
 
     split = read_split(paths)
     train, valid, test = sequential_data(split, max_len, device)
-    torch.manual_seed(params["seed"])
+    torch.manual_seed(seed)
     model = make_config(
         lambda **values: SEQUENTIAL_MODELS[args.model](len(split.items), max_len, values),
         model_values,
@@ -52,39 +55,47 @@ def main() -> None:
 
     run_id = run_fingerprint(
         params={"model": args.model, "config": model.config, "baselines": optim, "ks": ks, "max_seq_len": max_len,
-                "seed": params["seed"]},
+                "seed": seed},
         files=[paths.train, paths.valid, paths.items],
     )
 
     started = time.perf_counter()
-    checkpoint = paths.checkpoint(args.model)
+    checkpoint = paths.checkpoint(name)
     result = train_sequential(
-        model, train, valid, optim, ks, params["seed"], checkpoint, run_id, paths.curve(args.model)
+        model, train, valid, optim, ks, seed, checkpoint, run_id, paths.curve(name)
     )
     model.load_state_dict(result.best_weights["model"])
-    with atomic_directory(paths.model_dir(args.model)) as staged:
-        save_sequential(staged / paths.model_weights(args.model).name,
-                        staged / paths.model_config(args.model).name, model, args.model)
+    with atomic_directory(paths.model_dir(name)) as staged:
+        save_sequential(staged / paths.model_weights(name).name,
+                        staged / paths.model_config(name).name, model, args.model)
         if args.model == "sasrec":
-            save_item_embeddings(staged / paths.item_embeddings_of(args.model).name, model)
+            save_item_embeddings(staged / paths.item_embeddings_of(name).name, model)
 
     ranked = rank_sequential(model, test.histories, max(ks), optim.batch_size, optim.exclude_history)
-    write_parquet(paths.user_ranks(args.model), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
+    write_parquet(paths.user_ranks(name), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
     write_json(
-        paths.eval_metrics(args.model),
-        {"model": args.model, "dataset": args.dataset, "test": ranking_metrics(ranked, test.targets, ks)},
+        paths.eval_metrics(name),
+        {
+            "model": args.model,
+            "dataset": args.dataset,
+            "seed": seed,
+            "protocol": protocol.name,
+            "max_history": protocol.max_history,  # no beam: every item is scored
+            "test": ranking_metrics(ranked, test.targets, ks),
+        },
     )
     checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     write_json(
-        paths.train_metrics(args.model),
+        paths.train_metrics(name),
         {
             **run_summary(result, device, trainable),
+            "seed": seed,
             "loss": optim.loss,
             "exclude_history": optim.exclude_history,
         },
     )
-    write_json(paths.timings(args.model), run_timings(result, started))
+    write_json(paths.timings(name), run_timings(result, started))
 
 
 if __name__ == "__main__":

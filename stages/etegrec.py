@@ -1,5 +1,5 @@
 """Stage etegrec: ETEGRec — an RQ-VAE over SASRec item embeddings, pretrained, then trained jointly with a
-T5 generative recommender by alternating optimisation (3.4); full-ranking test metrics under one setting."""
+T5 generative recommender by alternating optimisation (3.4); full-ranking test metrics under the params' ``protocol``, once per training seed (``--seed``)."""
 
 import time
 
@@ -13,7 +13,8 @@ from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.models.etegrec import ETEGRec, save_etegrec
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.params import dataset_spec, load_params
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.protocol import add_seed_argument, training_seed
 from pipeline_lib.tokenizer.inputs import check_enough_items, load_item_embeddings
 from pipeline_lib.tokenizer.rqvae import save_rqvae
 from pipeline_lib.tokenizer.semantic_ids import (
@@ -31,17 +32,21 @@ MODEL = "etegrec"
 
 
 def main() -> None:
-    args = dataset_argparser(__doc__).parse_args()
+    parser = dataset_argparser(__doc__)
+    add_seed_argument(parser)
+    args = parser.parse_args()
     params = load_params(args.params)
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
-    embeddings_path = paths.model_dir("sasrec") / "item_embeddings.safetensors"
+    seed = training_seed(params, args.seed, args.params)
+    name = run_name(MODEL, seed)
+    embeddings_path = paths.item_embeddings_of(run_name("sasrec", seed))  # the SASRec run of the same seed
     if not embeddings_path.is_file():
         raise PipelineInputError(embeddings_path, "not found; run the baseline stage for sasrec first (dvc repro)")
     x = load_item_embeddings(embeddings_path, paths.items)
     settings = etegrec_settings(params, spec, x.shape[1], args.params)
     check_enough_items(x.shape[0], settings.rqvae.codebook_size, settings.pretrain.kmeans_init, embeddings_path)
-    seed, device = params["seed"], settings.device
+    device = settings.device
 
     started = time.perf_counter()
     data, test = joint_data(read_split(paths), x, settings.max_history, device)
@@ -50,7 +55,7 @@ def main() -> None:
     torch.manual_seed(seed)
     recommender = GenerativeRecommender(settings.recommender)
     model = ETEGRec(tokenizer, recommender, x.shape[0], settings.alignment.sia_space).to(device)
-    checkpoint = paths.checkpoint(MODEL)
+    checkpoint = paths.checkpoint(name)
     try:
         model.refresh_semantic_ids(data.embeddings)
         run_id = run_fingerprint(
@@ -60,36 +65,38 @@ def main() -> None:
         )
         result = train_etegrec(
             model, data, settings.optim, settings.alignment, settings.decode, seed, checkpoint, run_id,
-            paths.curve(MODEL),
+            paths.curve(name),
         )
     except CollisionOverflowError as err:
         hint = "; lower etegrec.tokenizer_lr / mu / lam or pretrain the tokenizer longer"
         raise PipelineInputError(embeddings_path, f"{err}{hint}") from None
     model.load_state_dict(result.best_weights["model"])
 
-    with atomic_directory(paths.model_dir(MODEL)) as staged:
-        save_etegrec(staged / paths.model_weights(MODEL).name, staged / paths.model_config(MODEL).name, model)
+    with atomic_directory(paths.model_dir(name)) as staged:
+        save_etegrec(staged / paths.model_weights(name).name, staged / paths.model_config(name).name, model)
         save_rqvae(model.tokenizer, staged / "tokenizer.safetensors")
         write_parquet(staged / "semantic_ids.parquet", semantic_id_frame(model.semantic_ids))
 
     ranked = rank_items(model, test.histories, settings.decode, settings.optim.bf16)
-    write_parquet(paths.user_ranks(MODEL), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
+    write_parquet(paths.user_ranks(name), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
     write_json(
-        paths.eval_metrics(MODEL),
+        paths.eval_metrics(name),
         {
             "model": MODEL,
             "dataset": args.dataset,
-            "setting": settings.setting,
+            "seed": seed,
+            **settings.protocol.record(),
             "test": ranking_metrics(ranked, test.targets, settings.decode.ks),
         },
     )
     checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
     codes = model.semantic_ids[:, :-1]
     write_json(
-        paths.train_metrics(MODEL),
+        paths.train_metrics(name),
         {
             **run_summary(result, device, sum(p.numel() for p in model.parameters())),
-            "setting": settings.setting,
+            "seed": seed,
+            **settings.protocol.record(),
             "schedule": settings.optim.schedule,
             "sia": settings.alignment.sia,
             "psa": settings.alignment.psa,
@@ -100,7 +107,7 @@ def main() -> None:
             },
         },
     )
-    write_json(paths.timings(MODEL), run_timings(result, started))
+    write_json(paths.timings(name), run_timings(result, started))
 
 
 if __name__ == "__main__":

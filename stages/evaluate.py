@@ -13,7 +13,6 @@ from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
 from pipeline_lib.evaluation import (
-    DecodeConfig,
     composition_report,
     composition_utilization,
     rank_constant_context,
@@ -23,8 +22,9 @@ from pipeline_lib.io import write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.models.store import load_generative
 from pipeline_lib.models.variants import VARIANTS
-from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.params import dataset_spec, load_params, stage_section
+from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.protocol import add_seed_argument, decode_settings, training_seed
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids, utilization
 from pipeline_lib.training.generative import generative_data
@@ -33,6 +33,7 @@ from pipeline_lib.training.generative import generative_data
 def main() -> None:
     parser = dataset_argparser(__doc__)
     parser.add_argument("variant", choices=sorted(VARIANTS))
+    add_seed_argument(parser)
     args = parser.parse_args()
     params = load_params(args.params)
     spec = dataset_spec(params, args.dataset, args.params)
@@ -40,12 +41,14 @@ def main() -> None:
     run = stage_section(params, spec, "train")
     dist = start(run.get("device", "auto"))
     device = dist.device
-    decode = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate")
+    protocol, decode = decode_settings(params, spec, args.params)
+    seed = training_seed(params, args.seed, args.params)
+    name = run_name(args.variant, seed)
 
     codebooks = load_codebooks(paths.rqvae)
     sids = read_semantic_ids(paths.semantic_ids)
-    data, test = generative_data(read_split(paths), sids, codebooks.shape[1], params["filter"]["max_seq_len"], device)
-    model = load_generative(paths.model_weights(args.variant), codebooks, device)
+    data, test = generative_data(read_split(paths), sids, codebooks.shape[1], protocol.max_history, device)
+    model = load_generative(paths.model_weights(name), codebooks, device)
 
     bf16 = run.get("bf16", True)
     ranked = rank_generative(model, test.histories, data.item_tokens, data.trie, decode, bf16, dist)
@@ -59,12 +62,14 @@ def main() -> None:
             composition = composition_report(model, ranked, constant, *contexts, decode)
         else:
             layers = utilization(sids[:, :-1], codebooks.shape[1])
-        write_parquet(paths.user_ranks(args.variant), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
+        write_parquet(paths.user_ranks(name), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
         write_json(
-            paths.eval_metrics(args.variant),
+            paths.eval_metrics(name),
             {
                 "model": args.variant,
                 "dataset": args.dataset,
+                "seed": seed,
+                **protocol.record(),
                 "test": ranking_metrics(ranked, test.targets, decode.ks),
                 "utilization": {f"layer_{i + 1}": share for i, share in enumerate(layers)},
                 **composition,

@@ -1,4 +1,5 @@
-"""Stage figures: DECOR Figure 4 — t-SNE of static vs contextually composed prefix embeddings of the trained DECOR model.
+"""Stage figures: DECOR Figure 4 — t-SNE of static vs contextually composed prefix embeddings of the trained DECOR model
+(the run of the first training seed in ``seeds``).
 
 Without ``decor`` in ``variants`` there is no such model: the PNG is a placeholder saying so.
 """
@@ -10,7 +11,8 @@ from pipeline_lib.data.store import read_table
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.models.store import load_generative
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.protocol import resolve_protocol
 from pipeline_lib.reporting.figures import FIGURES_DIR, save_placeholder_png
 from pipeline_lib.reporting.tsne import Figure4Config, plot_prefix_case, prefix_case, tsne_layout
 from pipeline_lib.tokenizer.rqvae import load_codebooks
@@ -34,8 +36,8 @@ def main() -> None:
         return
 
     sids = read_semantic_ids(paths.semantic_ids)
-    test = evaluation_samples(read_table(paths.test, "test"), params["filter"]["max_seq_len"])
-    model = load_generative(paths.model_weights(VARIANT), load_codebooks(paths.rqvae), torch.device("cpu"))
+    test = evaluation_samples(read_table(paths.test, "test"), resolve_protocol(params, spec, args.params).max_history)
+    model = load_generative(paths.model_weights(run_name(VARIANT, params["seeds"][0])), load_codebooks(paths.rqvae), torch.device("cpu"))
     try:
         case = prefix_case(model, sids, test.histories, test.targets, config.prefix_length, config.max_users)
     except ValueError as err:

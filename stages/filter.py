@@ -9,20 +9,21 @@ from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json
 from pipeline_lib.params import dataset_spec, load_params
 from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.protocol import LONGEST_HISTORY
 
 
 def main() -> None:
     args = dataset_argparser(__doc__).parse_args()
     params = load_params(args.params)
     spec = dataset_spec(params, args.dataset, args.params)
-    k, max_seq_len = params["filter"]["k_core"], params["filter"]["max_seq_len"]  # k ≥ 3, checked by the schema
+    k = params["filter"]["k_core"]  # ≥ 3, checked by the schema
     paths = DatasetPaths(args.dataset)
 
     interactions, source = load_interactions(spec, paths.raw)
     kept = k_core(deduplicate(interactions), k)
     if kept.empty:
         raise PipelineInputError(source, f"no interactions left after {k}-core filtering")
-    split = split_dataset(kept, max_seq_len)
+    split = split_dataset(kept, LONGEST_HISTORY)  # every protocol cuts its own histories from these
     write_split(paths, split)
     write_json(paths.dataset_stats, {"raw_interactions": len(interactions), **dataset_stats(split)})
 

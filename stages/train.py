@@ -11,13 +11,13 @@ import torch
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
-from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.io import atomic_directory, write_json
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.store import save_generative
 from pipeline_lib.models.variants import VARIANTS, dataset_variant_config
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.protocol import add_seed_argument, decode_settings, training_seed
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
 from pipeline_lib.training.diagnostics import steps_path, write_empty_steps
@@ -29,17 +29,20 @@ from pipeline_lib.training.loop import run_summary, run_timings
 def main() -> None:
     parser = dataset_argparser(__doc__)
     parser.add_argument("variant", choices=sorted(VARIANTS))
+    add_seed_argument(parser)
     args = parser.parse_args()
     params = load_params(args.params)
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
-    run = stage_section(params, spec, "train")
-    dist = start(run.pop("device", "auto"))
+    section = stage_section(params, spec, "train")
+    dist = start(section.pop("device", "auto"))
     device = dist.device
-    optim = make_config(OptimConfig, run, args.params, "train")
-    decode = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate")
+    optim = make_config(OptimConfig, section, args.params, "train")
+    protocol, decode = decode_settings(params, spec, args.params)
+    seed = training_seed(params, args.seed, args.params)
+    name = run_name(args.variant, seed)
 
-    max_len, seed = params["filter"]["max_seq_len"], params["seed"]
+    max_len = protocol.max_history
     codebooks = load_codebooks(paths.rqvae)
     sids = read_semantic_ids(paths.semantic_ids)
     data, _ = generative_data(read_split(paths), sids, codebooks.shape[1], max_len, device)
@@ -52,26 +55,26 @@ def main() -> None:
         files=[paths.train, paths.valid, paths.semantic_ids, paths.rqvae],
     )
 
-    steps = steps_path(paths.curve(args.variant))  # a declared output: header-only unless diagnostics are logged
+    steps = steps_path(paths.curve(name))  # a declared output: header-only unless diagnostics are logged
     if dist.is_main and not (optim.diagnostics_every and model.composition is not None):
         write_empty_steps(steps)
     started = time.perf_counter()
-    checkpoint = paths.checkpoint(args.variant)
-    result = train_generative(model, data, optim, decode, seed, checkpoint, run_id, paths.curve(args.variant), dist)
+    checkpoint = paths.checkpoint(name)
+    result = train_generative(model, data, optim, decode, seed, checkpoint, run_id, paths.curve(name), dist)
     if dist.is_main:  # the other ranks hold the same weights and metrics
         model.load_state_dict(result.best_weights["model"])
-        with atomic_directory(paths.model_dir(args.variant)) as staged:
-            save_generative(staged / paths.model_weights(args.variant).name,
-                            staged / paths.model_config(args.variant).name, model, args.variant)
+        with atomic_directory(paths.model_dir(name)) as staged:
+            save_generative(staged / paths.model_weights(name).name,
+                            staged / paths.model_config(name).name, model, args.variant)
         if not steps.is_file():  # diagnostics_every beyond the run's last step
             write_empty_steps(steps)
         checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         write_json(
-            paths.train_metrics(args.variant),
-            {**run_summary(result, device, trainable), "processes": dist.world_size},
+            paths.train_metrics(name),
+            {**run_summary(result, device, trainable), "seed": seed, **protocol.record(), "processes": dist.world_size},
         )
-        write_json(paths.timings(args.variant), run_timings(result, started))
+        write_json(paths.timings(name), run_timings(result, started))
     dist.finish()
 
 

@@ -46,10 +46,31 @@ def test_every_data_dependency_is_a_stage_output(variants, tmp_path):
                         for o in outs)
         ]
         assert dangling == []
+        seeds = params["seeds"]
         trained = {s.name for s in repo.index.stages if s.name.startswith("train@")}
-        assert trained == {f"train@demo-{variant}" for variant in variants}
+        assert trained == {f"train@demo-{variant}-{seed}" for variant in variants for seed in seeds}
+        assert {s.name for s in repo.index.stages if s.name.startswith("etegrec@")} == {f"etegrec@demo-{s}" for s in seeds}
+        assert f"baseline@demo-sasrec-{seeds[-1]}" in upstream(repo, f"etegrec@demo-{seeds[-1]}")
         figure_inputs = upstream(repo, "figures@demo")
-        assert ("train@demo-decor" in figure_inputs) == ("decor" in variants)
+        assert (f"train@demo-decor-{seeds[0]}" in figure_inputs) == ("decor" in variants)
         assert "tokenize@demo" in figure_inputs and "tables" in {s.name for s in repo.index.stages}
+    finally:
+        repo.close()
+
+
+def test_seeds_override_adds_one_run_per_seed_of_every_trained_model(tmp_path):
+    """``dvc exp run -S 'seeds=[…]'`` rewrites params.yaml; the matrix follows, the untrained stages do not."""
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "seeds": [7, 8, 9], "datasets": ["demo"]}))
+    repo = Repo.init(tmp_path, no_scm=True)
+    try:
+        names = [s.name for s in repo.index.stages]
+        for prefix in ("train@demo-decor", "evaluate@demo-tiger", "baseline@demo-sasrec", "baseline@demo-gru4rec"):
+            assert sorted(n for n in names if n.rsplit("-", 1)[0] == prefix) == [f"{prefix}-{s}" for s in (7, 8, 9)]
+        assert sorted(n for n in names if n.startswith("etegrec@")) == ["etegrec@demo-7", "etegrec@demo-8", "etegrec@demo-9"]
+        assert [n for n in names if n.startswith(("tokenize@", "popularity@"))] == ["tokenize@demo", "popularity@demo"]
+        outs = {out.def_path for out in repo.index.outs}
+        assert "reports/metrics/demo/eval/decor/seed_9.json" in outs and "data/demo/ranks/sasrec/seed_7.parquet" in outs
     finally:
         repo.close()

@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS_ABOVE_POPULARITY = ("tiger", "decor", "sasrec", "gru4rec", "etegrec")
+SEEDS = (2025, 1)  # params.yaml `seeds`
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +54,10 @@ def _copy_repository(target: Path) -> None:
     _run(["git", "commit", "-q", "-m", "copy"], target)
 
 
-def _metric(repo: Path, model: str) -> dict[str, float]:
-    return json.loads((repo / "reports/metrics/demo/eval" / f"{model}.json").read_text())["test"]
+def _metric(repo: Path, model: str, seed: int | None = None) -> dict[str, float]:
+    """Test metrics of ``model``'s run of ``seed`` (the popularity floor has no seed)."""
+    name = f"{model}.json" if seed is None else f"{model}/seed_{seed}.json"
+    return json.loads((repo / "reports/metrics/demo/eval" / name).read_text())["test"]
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +68,18 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-def test_every_model_is_evaluated_and_beats_popularity(reproduced: Path) -> None:
+def test_every_model_is_evaluated_per_seed_and_beats_popularity(reproduced: Path) -> None:
+    assert yaml.safe_load((reproduced / "params.yaml").read_text())["seeds"] == list(SEEDS)
     floor = _metric(reproduced, "popularity")["recall@10"]
     variants = ("tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor")
-    for model in variants + ("sasrec", "gru4rec", "etegrec"):
-        assert set(_metric(reproduced, model)) == {"recall@5", "recall@10", "ndcg@5", "ndcg@10"}
-    for model in MODELS_ABOVE_POPULARITY:
-        assert _metric(reproduced, model)["recall@10"] > floor, model
+    for seed in SEEDS:
+        for model in variants + ("sasrec", "gru4rec", "etegrec"):
+            assert set(_metric(reproduced, model, seed)) == {"recall@5", "recall@10", "ndcg@5", "ndcg@10"}
+        for model in MODELS_ABOVE_POPULARITY:
+            assert _metric(reproduced, model, seed)["recall@10"] > floor, (model, seed)
+    assert _metric(reproduced, "decor", SEEDS[0]) != _metric(reproduced, "decor", SEEDS[1])  # the seed reaches training
+    table = (reproduced / "reports/tables/table1.md").read_text()
+    assert " ± " in table and "ETEGRec" in table
 
 
 def test_pipeline_is_up_to_date_after_repro(reproduced: Path) -> None:
@@ -79,7 +88,8 @@ def test_pipeline_is_up_to_date_after_repro(reproduced: Path) -> None:
 
 # Every cheap stage, and one stage of each trainer on the demo's tiny CPU-profile models.
 RERUN_STAGES = ("download@demo", "filter@demo", "embed@demo", "tokenize@demo", "popularity@demo",
-                "train@demo-decor", "evaluate@demo-decor", "baseline@demo-sasrec", "etegrec@demo", "tables")
+                "train@demo-decor-2025", "evaluate@demo-decor-2025", "baseline@demo-sasrec-2025", "etegrec@demo-2025",
+                "tables")
 # Wall-clock timings: the only outputs allowed to differ between two runs; no stage depends on them.
 TIMING_OUTPUTS = ("reports/timings/", "reports/curves/")
 
@@ -114,7 +124,7 @@ def test_rerun_stages_write_identical_bytes_and_leave_the_pipeline_clean(reprodu
 def test_decor_composition_is_not_one_hot_and_its_ablation_is_reported(reproduced: Path) -> None:
     """Issue 12: the eq. 16 weights of the decoder inputs y_0, y_1 (``layer_1``, ``layer_2``) must not
     collapse to one code for every test context (y_2, predicting the collision token, may)."""
-    report = json.loads((reproduced / "reports/metrics/demo/eval/decor.json").read_text())
+    report = json.loads((reproduced / "reports/metrics/demo/eval/decor/seed_2025.json").read_text())
     composition = report["composition"]
     assert set(composition) == {"bos", "layer_1", "layer_2", "layer_3"}
     for layer in ("layer_1", "layer_2"):
@@ -122,14 +132,23 @@ def test_decor_composition_is_not_one_hot_and_its_ablation_is_reported(reproduce
         assert stats["max_weight"] < 0.99 or stats["distinct_argmax"] >= 2, (layer, stats)
     assert set(report["test_constant_context"]) == set(report["test"])
     assert set(report["constant_context_gap"]) == set(report["test"])
-    curve = (reproduced / "reports/curves/demo/decor.tsv").read_text().splitlines()[0].split("\t")
+    curve = (reproduced / "reports/curves/demo/decor/seed_2025.tsv").read_text().splitlines()[0].split("\t")
     assert "valid_comp_layer_1_max_weight" in curve
-    assert (reproduced / "reports/curves/demo/decor.steps.tsv").read_text().splitlines()[0] == "step"  # off by default
+    steps = reproduced / "reports/curves/demo/decor/seed_2025.steps.tsv"
+    assert steps.read_text().splitlines()[0] == "step"  # off by default
 
 
 def test_alpha_sweep_reaches_the_saved_model_config(reproduced: Path) -> None:
     """``dvc exp run -S alpha=0.4`` retrains DECOR with alpha 0.4 (eq. 18) and saves it in its config."""
-    config = reproduced / "data/demo/models/decor/config.json"
+    config = reproduced / "data/demo/models/decor/seed_2025/config.json"
     assert json.loads(config.read_text())["alpha"] != 0.4
-    _dvc("exp", "run", "-S", "alpha=0.4", "train@demo-decor", cwd=reproduced)
+    _dvc("exp", "run", "-S", "alpha=0.4", "train@demo-decor-2025", cwd=reproduced)
     assert json.loads(config.read_text())["alpha"] == 0.4
+
+
+def test_seeds_override_trains_a_new_seed(reproduced: Path) -> None:
+    """``dvc exp run -S 'seeds=[…]'`` adds a seed's runs to the matrix; a run of it is that seed's."""
+    _dvc("exp", "run", "-S", "seeds=[2025,1,3]", "evaluate@demo-tiger-3", cwd=reproduced)
+    report = json.loads((reproduced / "reports/metrics/demo/eval/tiger/seed_3.json").read_text())
+    assert report["seed"] == 3 and report["protocol"] == "decor" and report["max_history"] == 20
+    assert report["test"] != _metric(reproduced, "tiger", 2025)

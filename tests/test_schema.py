@@ -19,7 +19,7 @@ from pipeline_lib.schema import (
     BosQueryInit,
     EmbedDtype,
     EtegrecSchedule,
-    EtegrecSetting,
+    ProtocolName,
     Params,
     SiaSpace,
     Source,
@@ -45,8 +45,11 @@ CASES = [
     (("tokenize", "model"), [256], "tokenize.model", "must be a mapping"),
     (("seed",), None, "seed", "must be an integer, got null"),
     # out of range
-    (("filter", "max_seq_len"), 0, "filter.max_seq_len", "must be ≥ 1, got 0"),
-    (("filter", "max_seq_len"), -3, "filter.max_seq_len", "must be ≥ 1, got -3"),
+    (("filter", "k_core"), 0, "filter.k_core", "must be ≥ 3, got 0"),
+    (("seeds",), [], "seeds", "must have at least 1 item(s)"),
+    (("seeds",), [1, -2], "seeds[1]", "must be ≥ 0, got -2"),
+    (("seeds",), 3, "seeds", "must be a list"),
+    (("protocol",), "tiger", "protocol", "must be one of 'decor' or 'etegrec', got 'tiger'"),
     (("filter", "k_core"), 2, "filter.k_core", "must be ≥ 3, got 2"),
     (("alpha",), 1.5, "alpha", "must be ≤ 1, got 1.5"),
     (("alpha",), -0.1, "alpha", "must be ≥ 0, got -0.1"),
@@ -55,7 +58,7 @@ CASES = [
     (("train", "lr"), 0, "train.lr", "must be > 0, got 0"),
     (("model", "dropout"), 1.0, "model.dropout", "must be < 1"),
     (("evaluate", "beam_size"), 0, "evaluate.beam_size", "must be ≥ 1"),
-    (("evaluate", "ks"), [5, 100], "evaluate", "beam_size (50) must be at least max(ks) (100)"),
+    (("evaluate", "ks"), [5, 100], "evaluate", "beam_size (20) must be at least max(ks) (100)"),
     (("etegrec", "cycle_epochs"), 1, "etegrec.cycle_epochs", "must be ≥ 2"),
     (("tokenize", "model", "codebook_size"), 1, "tokenize.model.codebook_size", "must be ≥ 2"),
     (("tables", "significance_level"), 1, "tables.significance_level", "must be < 1"),
@@ -65,7 +68,6 @@ CASES = [
     (("baselines", "sasrec", "heads"), 3, "baselines.sasrec", "dim (256) must be divisible by heads (3)"),
     (("embed", "fields"), [], "embed.fields", "at least 1"),
     # bad enum
-    (("etegrec", "setting"), "paper", "etegrec.setting", "must be one of 'decor' or 'etegrec', got 'paper'"),
     (("etegrec", "schedule"), "both", "etegrec.schedule", "'alternate', 'joint' or 'frozen'"),
     (("etegrec", "sia_space"), "output", "etegrec.sia_space", "must be one of"),
     (("baselines", "loss"), "mse", "baselines.loss", "'ce' or 'bce', got 'mse'"),
@@ -118,11 +120,11 @@ def test_wrong_value_names_its_key_path(path, value, field, problem):
 
 
 def test_several_problems_on_one_line():
-    params = with_value(("filter", "max_seq_len"), 0)
+    params = with_value(("filter", "k_core"), 0)
     params["train"]["lr"] = "fast"
     message = str(pytest.raises(PipelineInputError, validate_params, params).value)
     assert message == (
-        "params.yaml, field 'filter.max_seq_len': must be ≥ 1, got 0; field 'train.lr': must be a number, got 'fast'"
+        "params.yaml, field 'filter.k_core': must be ≥ 3, got 0; field 'train.lr': must be a number, got 'fast'"
     )
 
 
@@ -147,7 +149,8 @@ def test_committed_params_validate_for_every_dataset():
 def test_defaults_fill_absent_keys_and_overrides_stay_partial():
     params = validate_params({"datasets": ["demo"], "catalog": {"demo": {
         "source": "demo", "alpha": 0.3, "bos_queries": 4, "overrides": {"train": {"max_epochs": 2}}}}})
-    assert params["filter"] == {"k_core": 5, "max_seq_len": 20} and params["seed"] == 2025
+    assert params["filter"] == {"k_core": 5} and params["seed"] == 2025
+    assert params["seeds"] == [2025] and params["protocol"] == "decor" and params["evaluate"]["beam_size"] is None
     assert params["catalog"]["demo"]["overrides"] == {"train": {"max_epochs": 2}}
     spec = dataset_spec(params, "demo")
     assert stage_section(params, spec, "train")["max_epochs"] == 2
@@ -170,11 +173,12 @@ def test_schema_names_match_the_code():
     from pipeline_lib.reporting.tables import FORMATS
     from pipeline_lib.text.embedding import DTYPES
     from pipeline_lib.text.template import FIELDS
-    from pipeline_lib.training.etegrec import SCHEDULES, SETTINGS
+    from pipeline_lib.protocol import PROTOCOLS
+    from pipeline_lib.training.etegrec import SCHEDULES
     from pipeline_lib.training.sequential import LOSSES
 
     pairs = [(Variant, VARIANTS), (Source, SOURCES), (TableFormat, FORMATS), (EmbedDtype, DTYPES),
-             (TextField, FIELDS), (EtegrecSchedule, SCHEDULES), (EtegrecSetting, SETTINGS),
+             (TextField, FIELDS), (EtegrecSchedule, SCHEDULES), (ProtocolName, PROTOCOLS),
              (BaselineLoss, LOSSES), (SiaSpace, SIA_SPACES), (BosQueryInit, BOS_QUERY_INITS)]
     for literal, names in pairs:
         assert set(get_args(literal)) == set(names)
@@ -210,6 +214,9 @@ def test_schema_defaults_match_the_config_dataclasses():
         for f in dataclasses.fields(config):
             if f.name not in section or (config is DemoConfig and f.name == "seed"):
                 continue
+            if config is DecodeConfig and f.name == "beam_size":  # null = the protocol's; decor's 50 = the default
+                assert section[f.name] is None and f.default == 50
+                continue
             default = f.default_factory() if f.default is dataclasses.MISSING else f.default
             value = section[f.name]
             assert (tuple(value) if isinstance(default, tuple) else value) == default, (config.__name__, f.name)
@@ -217,7 +224,7 @@ def test_schema_defaults_match_the_config_dataclasses():
 
 def test_stage_with_a_bad_value_exits_2_with_one_line_and_writes_nothing(tmp_path):
     (tmp_path / "params.yaml").write_text(
-        (ROOT / "params.yaml").read_text().replace("\n  max_seq_len: 20\n", "\n  max_seq_len: 0\n")
+        (ROOT / "params.yaml").read_text().replace("\n  k_core: 5 ", "\n  k_core: 0 ")
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run(
@@ -226,7 +233,7 @@ def test_stage_with_a_bad_value_exits_2_with_one_line_and_writes_nothing(tmp_pat
     )
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
-        "error: params.yaml, field 'filter.max_seq_len': must be ≥ 1, got 0"
+        "error: params.yaml, field 'filter.k_core': must be ≥ 3, got 0"
     ]
     # only the stage's lock folder (pipeline_lib.locking), no artifact
     assert sorted(p.name for p in tmp_path.iterdir()) == [".locks", "params.yaml"]

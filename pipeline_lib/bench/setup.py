@@ -12,6 +12,7 @@ import torch
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.data.store import read_split
 from pipeline_lib.evaluation import DecodeConfig
+from pipeline_lib.protocol import decode_settings
 from pipeline_lib.models.generative import GenRecConfig
 from pipeline_lib.models.variants import dataset_variant_config
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
@@ -58,7 +59,8 @@ def load_setup(
     by the dataset's ``tokenize.model`` settings; overrides replace ``train`` / ``evaluate`` values."""
     params = load_params(params_path)
     spec = dataset_spec(params, dataset, params_path)
-    max_len = params["filter"]["max_seq_len"]
+    protocol, decode = decode_settings(params, spec, params_path)
+    max_len = protocol.max_history
     if synthetic is None:
         paths = DatasetPaths(dataset)
         split, sids, codebooks = read_split(paths), read_semantic_ids(paths.semantic_ids), load_codebooks(paths.rqvae)
@@ -71,7 +73,6 @@ def load_setup(
     data, _ = generative_data(split, sids, codebooks.shape[1], max_len, device)
     train = {k: v for k, v in stage_section(params, spec, "train").items() if k != "device"}
     optim = replace(make_config(OptimConfig, train, params_path, "train"), **train_overrides)
-    decode = replace(make_config(DecodeConfig, stage_section(params, spec, "evaluate"), params_path, "evaluate"),
-                     **decode_overrides)
+    decode = replace(decode, **decode_overrides)
     config = dataset_variant_config(variant, params, spec, codebooks)
-    return BenchSetup(dataset, variant, synthetic is not None, data, sids, codebooks, config, optim, decode, params["seed"])
+    return BenchSetup(dataset, variant, synthetic is not None, data, sids, codebooks, config, optim, decode, params["seeds"][0])

@@ -1,8 +1,9 @@
 """Run-to-run spread of the gated metrics across training seeds, from which the CI gate's tolerances come.
 
-``scripts/measure_seed_spread.sh SEED …`` re-runs the demo's seeded stages once per seed and stores
-each run's flattened metrics (the gate's ``<file>:<key>`` form, ignored keys left out) as
-``reports/ci/seed_spread/seed_<SEED>.json`` (``--collect``). Without ``--collect`` this module
+The pipeline trains every model once per seed of params ``seeds`` (``dvc exp run -S 'seeds=[2025,1,2]'``);
+``--collect reports/metrics`` splits the metrics by seed and stores each seed's (the gate's
+``<file>:<key>`` form with the ``/seed_<s>`` part dropped, ignored keys left out; unseeded files such
+as the tokenizer's in every seed) as ``reports/ci/seed_spread/seed_<s>.json``. Without ``--collect`` this module
 summarises the stored seeds: for every metric its mean, standard deviation (n − 1) and range
 (max − min over seeds), and per metric family (the key without its model file, e.g.
 ``test.recall@10`` or ``utilization.layer_3``) the largest range over models. A family's tolerance
@@ -10,7 +11,7 @@ in ``params.yaml`` (``gate.tolerances``) must be at least that largest range, so
 another seed pass the gate; the summary lists the families whose current tolerance is smaller, and
 the families the gate ignores.
 
-CLI: ``python -m pipeline_lib.reporting.seed_spread [--collect METRICS_DIR --seed N] [--dir reports/ci/seed_spread]``
+CLI: ``python -m pipeline_lib.reporting.seed_spread [--collect METRICS_DIR] [--dir reports/ci/seed_spread]``
 """
 
 from __future__ import annotations
@@ -31,6 +32,22 @@ from pipeline_lib.reporting.gate import GateConfig, collect_metrics, gate_config
 
 SPREAD_DIR = Path("reports") / "ci" / "seed_spread"
 _SEED_FILE = re.compile(r"seed_(-?\d+)\.json$")
+_SEED_RUN = re.compile(r"/seed_(\d+)\.json:")
+
+
+def split_by_seed(metrics: dict[str, float]) -> dict[int, dict[str, float]]:
+    """The gate's flattened metrics → one mapping per training seed, keys without their seed
+    (``demo/eval/tiger/seed_1.json:test.recall@10`` → seed 1's ``demo/eval/tiger.json:test.recall@10``);
+    keys of unseeded files (tokenizer, popularity, dataset statistics) go to every seed."""
+    seeded: dict[int, dict[str, float]] = defaultdict(dict)
+    shared: dict[str, float] = {}
+    for key, value in metrics.items():
+        match = _SEED_RUN.search(key)
+        if match is None:
+            shared[key] = value
+        else:
+            seeded[int(match.group(1))][key[: match.start()] + ".json:" + key[match.end():]] = value
+    return {seed: {**shared, **values} for seed, values in sorted(seeded.items())}
 
 
 def family(key: str) -> str:
@@ -81,7 +98,7 @@ def render(runs: dict[int, dict[str, float]], per_key: dict[str, dict[str, float
         "# Seed spread of the demo's gated metrics",
         "",
         f"Seeds: {', '.join(str(s) for s in sorted(runs))}. Written by `python -m pipeline_lib.reporting.seed_spread`;",
-        "measured with `scripts/measure_seed_spread.sh` (seeded stages re-run on the demo's fixed data).",
+        "collected with `--collect reports/metrics` from a run of the demo with those `seeds` (data fixed).",
         "",
         "## Gated: largest range (max − min over seeds) per metric family, against the gate's tolerance",
         "",
@@ -107,16 +124,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file with the `gate` section")
     parser.add_argument("--dir", type=Path, default=SPREAD_DIR, help=f"per-seed metrics folder (default: {SPREAD_DIR})")
-    parser.add_argument("--collect", type=Path, help="a run's metrics folder to store as --seed's metrics")
-    parser.add_argument("--seed", type=int, help="the seed of the run given by --collect")
+    parser.add_argument("--collect", type=Path, help="a run's metrics folder (reports/metrics): store it per seed")
     args = parser.parse_args(argv)
     config = gate_config(load_params(args.params), args.params)
     if args.collect is not None:
-        if args.seed is None:
-            raise PipelineInputError(None, "--collect needs --seed", field="--seed")
         metrics = {k: v for k, v in collect_metrics(args.collect).items() if not config.ignored(k)}
-        write_json(args.dir / f"seed_{args.seed}.json", metrics)
-        print(f"wrote {args.dir / f'seed_{args.seed}.json'} ({len(metrics)} metrics)")
+        for seed, values in split_by_seed(metrics).items():
+            write_json(args.dir / f"seed_{seed}.json", values)
+            print(f"wrote {args.dir / f'seed_{seed}.json'} ({len(values)} metrics)")
         return
     runs = read_seeds(args.dir)
     per_key = spread(runs)

@@ -29,6 +29,7 @@ from pipeline_lib.models.etegrec import AlignmentConfig, ETEGRec, JointLosses, P
 from pipeline_lib.models.generative import GenRecConfig
 from pipeline_lib.models.vocab import history_tokens
 from pipeline_lib.params import DatasetSpec, make_config, stage_section
+from pipeline_lib.protocol import Protocol, decode_settings
 from pipeline_lib.tokenizer.rqvae import RQVAEConfig
 from pipeline_lib.tokenizer.training import TrainConfig
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
@@ -41,18 +42,6 @@ from pipeline_lib.training.samples import (
 )
 
 SCHEDULES = ("alternate", "joint", "frozen")
-
-
-@dataclass(frozen=True)
-class EvalSetting:
-    """History length (training and evaluation) and beam width of one evaluation protocol."""
-
-    max_history: int
-    beam_size: int
-
-
-# decor: DECOR's protocol, which its Table 1 compares ETEGRec under; etegrec: ETEGRec 4.1 (max length 50, beam 20).
-SETTINGS = {"decor": EvalSetting(max_history=20, beam_size=50), "etegrec": EvalSetting(max_history=50, beam_size=20)}
 
 
 @dataclass(frozen=True)
@@ -105,13 +94,13 @@ class ETEGRecSettings:
     recommender: GenRecConfig  # TIGER's backbone, reading the tokenizer's L levels plus the collision token
     alignment: AlignmentConfig
     optim: JointOptimConfig
-    setting: str  # a key of SETTINGS
-    decode: DecodeConfig  # the setting's beam width, the ``evaluate`` section's batch size and cut-offs
+    protocol: Protocol  # history length and beam width (params ``protocol``, ``evaluate.beam_size``)
+    decode: DecodeConfig  # the protocol's beam width, the ``evaluate`` section's batch size and cut-offs
     device: torch.device
 
     @property
     def max_history(self) -> int:
-        return SETTINGS[self.setting].max_history
+        return self.protocol.max_history
 
     def resume_settings(self) -> dict[str, Any]:
         """The settings a run's identity includes: all but the device, which changes where, not what, is computed."""
@@ -131,11 +120,11 @@ def _device(name: str, params_path: str | Path) -> torch.device:
 def etegrec_settings(
     params: dict[str, Any], spec: DatasetSpec, input_dim: int, params_path: str | Path
 ) -> ETEGRecSettings:
-    """Parse ``etegrec`` (with the dataset's overrides) and ``evaluate`` (users per batch, cut-offs).
+    """Parse ``etegrec`` (with the dataset's overrides), ``protocol`` and ``evaluate`` (beam, users per batch, cut-offs).
 
     Sub-sections: ``rqvae`` (:class:`RQVAEConfig` but ``input_dim``, the embeddings' width),
     ``pretrain`` (:class:`TrainConfig`), ``backbone`` (:class:`GenRecConfig`'s T5 keys); top-level keys
-    are ``setting``, ``device``, :class:`AlignmentConfig`'s and :class:`JointOptimConfig`'s.
+    are ``device``, :class:`AlignmentConfig`'s and :class:`JointOptimConfig`'s.
     """
     section = stage_section(params, spec, "etegrec")
     rqvae_values = {**(section.pop("rqvae", None) or {}), "input_dim": input_dim}
@@ -148,23 +137,13 @@ def etegrec_settings(
         "code_dim": rqvae.code_dim,
     }
     recommender = make_config(GenRecConfig, backbone, params_path, "etegrec.backbone")
-    setting = section.pop("setting", "decor")
-    if setting not in SETTINGS:
-        problem = f"setting must be one of {', '.join(SETTINGS)}, got {setting!r}"
-        raise PipelineInputError(params_path, problem, field="etegrec.setting")
     device = _device(str(section.pop("device", "auto")), params_path)
     alignment_keys = [f.name for f in fields(AlignmentConfig)]
     alignment_values = {key: section.pop(key) for key in alignment_keys if key in section}
     alignment = make_config(AlignmentConfig, alignment_values, params_path, "etegrec")
     optim = make_config(JointOptimConfig, section, params_path, "etegrec")
-    evaluate = params.get("evaluate") or {}
-    decode_values = {
-        "beam_size": SETTINGS[setting].beam_size,
-        "batch_size": evaluate.get("batch_size", 256),
-        "ks": tuple(evaluate.get("ks", (5, 10))),
-    }
-    decode = make_config(DecodeConfig, decode_values, params_path, "evaluate")
-    return ETEGRecSettings(rqvae, pretrain, recommender, alignment, optim, setting, decode, device)
+    protocol, decode = decode_settings(params, spec, params_path)
+    return ETEGRecSettings(rqvae, pretrain, recommender, alignment, optim, protocol, decode, device)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline_lib.params import load_params
 from pipeline_lib.reporting.gate import check_metrics, gate_config
-from pipeline_lib.reporting.seed_spread import family, family_ranges, read_seeds, spread
+from pipeline_lib.reporting.seed_spread import family, family_ranges, read_seeds, split_by_seed, spread
 
 REPO = Path(__file__).resolve().parents[2]
 SPREAD_DIR = REPO / "reports" / "ci" / "seed_spread"
@@ -25,6 +25,26 @@ def test_spread_statistics_and_families():
     largest, where = family_ranges(per_key)["eval:test.recall@10"]
     assert largest == pytest.approx(0.04) and where == "demo/eval/tiger.json:test.recall@10"
     assert family("demo/tokenizer.json:utilization.layer_1") == "tokenizer:utilization.layer_1"
+
+
+def test_split_by_seed_drops_the_seed_from_keys_and_shares_unseeded_files():
+    flat = {"demo/eval/tiger/seed_1.json:test.recall@10": 0.2, "demo/eval/tiger/seed_2.json:test.recall@10": 0.3,
+            "demo/train/etegrec/seed_2.json:pretrain_final_loss": 0.5, "demo/tokenizer.json:utilization.layer_1": 0.9}
+    assert split_by_seed(flat) == {
+        1: {"demo/eval/tiger.json:test.recall@10": 0.2, "demo/tokenizer.json:utilization.layer_1": 0.9},
+        2: {"demo/eval/tiger.json:test.recall@10": 0.3, "demo/train/etegrec.json:pretrain_final_loss": 0.5,
+            "demo/tokenizer.json:utilization.layer_1": 0.9},
+    }
+
+
+def test_gate_patterns_treat_a_seeded_key_as_its_seed_free_form():
+    config = gate_config(load_params(REPO / "params.yaml"))
+    for metric in ("utilization.layer_1", "test.recall@10", "composition.layer_1.entropy"):
+        for model in ("tiger", "pretrained", "pretrained_tokcomp", "decor"):
+            seeded, plain = f"demo/eval/{model}/seed_1.json:{metric}", f"demo/eval/{model}.json:{metric}"
+            assert (config.ignored(seeded), config.tolerance(seeded)) == (config.ignored(plain), config.tolerance(plain))
+    assert config.tolerance("demo/eval/pretrained/seed_1.json:utilization.layer_1") == 0.11
+    assert config.ignored("demo/eval/pretrained_tokcomp/seed_1.json:utilization.layer_1")
 
 
 def test_read_seeds_needs_two_runs(tmp_path):

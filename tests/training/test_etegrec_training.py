@@ -15,11 +15,11 @@ from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.models.etegrec import AlignmentConfig, ETEGRec, Phase
 from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
 from pipeline_lib.params import DatasetSpec
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.protocol import PROTOCOLS
 from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
 from pipeline_lib.training.etegrec import (
-    SETTINGS,
     JointData,
     JointOptimConfig,
     JointTrainer,
@@ -30,6 +30,7 @@ from pipeline_lib.training.etegrec import (
 from pipeline_lib.training.samples import evaluation_samples, prefix_samples
 
 N_ITEMS, DIM, K = 24, 10, 8
+RUN, SASREC = run_name("etegrec", 1), run_name("sasrec", 1)  # the stage runs the first of `seeds`
 
 
 def interactions(n_users: int = 40, n_items: int = N_ITEMS, seed: int = 0) -> pd.DataFrame:
@@ -137,11 +138,13 @@ def test_joint_data_cuts_histories_from_the_full_sequences():
 
 PARAMS = {
     "seed": 1,
+    "seeds": [1],
+    "protocol": "etegrec",
     "catalog": {"demo": {"source": "demo", "alpha": 0.4, "bos_queries": 16,
                          "overrides": {"etegrec": {"rqvae": {"codebook_size": 8}, "max_epochs": 2}}}},
-    "evaluate": {"beam_size": 50, "batch_size": 64, "ks": [5, 10]},
+    "evaluate": {"beam_size": None, "batch_size": 64, "ks": [5, 10]},
     "etegrec": {
-        "setting": "etegrec", "schedule": "alternate", "mu": 1e-3, "lam": 1e-4, "tau": 0.07, "sia": True, "psa": True,
+        "schedule": "alternate", "mu": 1e-3, "lam": 1e-4, "tau": 0.07, "sia": True, "psa": True,
         "cycle_epochs": 2, "recommender_lr": 5e-3, "tokenizer_lr": 1e-4, "recommender_warmup_steps": 2,
         "tokenizer_warmup_steps": 1, "batch_size": 32, "max_epochs": 4, "patience": 3, "bf16": False, "device": "cpu",
         "rqvae": {"hidden_dims": [16], "code_dim": 6, "levels": 3, "codebook_size": 16},
@@ -162,13 +165,13 @@ def test_settings_merge_dataset_overrides_into_sub_sections():
     assert settings.rqvae == RQVAEConfig(input_dim=DIM, hidden_dims=(16,), code_dim=6, levels=3, codebook_size=8)
     assert settings.recommender.levels == 4 and settings.recommender.codebook_size == 8
     assert settings.optim.max_epochs == 2 and settings.alignment.mu == 1e-3
-    assert settings.max_history == 50 and settings.decode.beam_size == 20 == SETTINGS["etegrec"].beam_size
+    assert settings.protocol == PROTOCOLS["etegrec"] and settings.max_history == 50 and settings.decode.beam_size == 20
     assert settings.decode.batch_size == 64 and settings.decode.ks == (5, 10)
 
 
 @pytest.mark.parametrize(
     "change, message",
-    [({"setting": "tiger"}, "etegrec.setting"), ({"lambda": 1.0}, "field 'etegrec'"), ({"tau": 0.0}, "tau > 0"),
+    [({"lambda": 1.0}, "field 'etegrec'"), ({"tau": 0.0}, "tau > 0"),
      ({"rqvae": {"levels": 0}}, "etegrec.rqvae")],
 )
 def test_bad_settings_name_the_field(change, message):
@@ -182,8 +185,8 @@ def lay_out(tmp_path: Path, with_embeddings: bool = True) -> DatasetPaths:
     write_split(paths, split_dataset(interactions(n_users=60), max_seq_len=20))
     if with_embeddings:
         z = torch.randn(N_ITEMS, DIM, generator=torch.Generator().manual_seed(0))
-        (paths.model_dir("sasrec")).mkdir(parents=True)
-        save_file({"embeddings": z}, str(paths.model_dir("sasrec") / "item_embeddings.safetensors"))
+        paths.model_dir(SASREC).mkdir(parents=True)
+        save_file({"embeddings": z}, str(paths.item_embeddings_of(SASREC)))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(PARAMS))
     return paths
 
@@ -198,18 +201,19 @@ def run_stage(tmp_path: Path, monkeypatch) -> None:
 def test_stage_trains_and_writes_metrics_model_tokenizer_and_ids(tmp_path, monkeypatch):
     paths = lay_out(tmp_path)
     run_stage(tmp_path, monkeypatch)
-    metrics = json.loads(paths.eval_metrics("etegrec").read_text())
-    assert metrics["model"] == "etegrec" and metrics["setting"] == "etegrec"
+    metrics = json.loads(paths.eval_metrics(RUN).read_text())
+    assert metrics["model"] == "etegrec" and metrics["seed"] == 1
+    assert (metrics["protocol"], metrics["max_history"], metrics["beam_size"]) == ("etegrec", 50, 20)
     assert set(metrics["test"]) == {"recall@5", "ndcg@5", "recall@10", "ndcg@10"}
-    ids = pd.read_parquet(paths.model_dir("etegrec") / "semantic_ids.parquet")
+    ids = pd.read_parquet(paths.model_dir(RUN) / "semantic_ids.parquet")
     assert len(ids) == N_ITEMS and not ids.drop(columns="item_id").duplicated().any()
-    assert (paths.model_dir("etegrec") / "tokenizer.safetensors").is_file() and paths.model_weights("etegrec").is_file()
-    ranks = pd.read_parquet(paths.user_ranks("etegrec"))
+    assert (paths.model_dir(RUN) / "tokenizer.safetensors").is_file() and paths.model_weights(RUN).is_file()
+    ranks = pd.read_parquet(paths.user_ranks(RUN))
     assert len(ranks) == 60
     assert metrics["test"]["recall@10"] == pytest.approx(((ranks["rank"] >= 1) & (ranks["rank"] <= 10)).mean())
-    train = json.loads(paths.train_metrics("etegrec").read_text())
-    assert train["epochs"] == 2 and train["best_epoch"] == 1 and not paths.checkpoint("etegrec").exists()
-    curve = pd.read_csv(paths.curve("etegrec"), sep="\t")
+    train = json.loads(paths.train_metrics(RUN).read_text())
+    assert train["epochs"] == 2 and train["best_epoch"] == 1 and not paths.checkpoint(RUN).exists()
+    curve = pd.read_csv(paths.curve(RUN), sep="\t")
     assert curve["trains_tokenizer"].tolist() == [1.0, 0.0] and curve["valid_ndcg@10"].notna().tolist() == [False, True]
 
 

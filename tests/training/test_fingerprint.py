@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import runpy
 import sys
-from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from pipeline_lib.data.split import SplitData, leave_one_out
 from pipeline_lib.data.store import write_split
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_parquet
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig, save_rqvae
 from pipeline_lib.tokenizer.semantic_ids import semantic_id_frame
 from pipeline_lib.training import loop
@@ -80,15 +79,15 @@ BACKBONE = {"d_model": 16, "d_kv": 4, "num_heads": 2, "d_ff": 32, "encoder_layer
             "dropout": 0.0}
 PARAMS = {
     "seed": 3,
-    "filter": {"max_seq_len": MAX_LEN},
+    "seeds": [3],
     "catalog": {"demo": {"source": "demo", "alpha": 0.5, "bos_queries": 2}},
     "evaluate": {"beam_size": 10, "batch_size": 64, "ks": [5, 10]},
     "model": {**BACKBONE, "fusion_dim": 8, "attention_dim": 8},
     "train": {"batch_size": 32, "lr": 0.01, "warmup_steps": 2, "max_epochs": 2, "patience": 2, "bf16": False,
               "device": "cpu"},
     "baselines": {"batch_size": 32, "lr": 0.01, "max_epochs": 2, "patience": 2, "device": "cpu",
-                  "gru4rec": {"embedding_dim": 16, "hidden_size": 16}},  # no max_len: only max_seq_len itself tells
-    "etegrec": {"setting": "decor", "cycle_epochs": 2, "max_epochs": 2, "patience": 2, "batch_size": 32,
+                  "gru4rec": {"embedding_dim": 16, "hidden_size": 16}},  # no max_len: only the protocol's history tells
+    "etegrec": {"cycle_epochs": 2, "max_epochs": 2, "patience": 2, "batch_size": 32,
                 "recommender_warmup_steps": 2, "tokenizer_warmup_steps": 1, "bf16": False, "device": "cpu",
                 "rqvae": {"hidden_dims": [16], "code_dim": CODE_DIM, "levels": LEVELS, "codebook_size": K},
                 "pretrain": {"epochs": 5, "batch_size": 32}, "backbone": BACKBONE},
@@ -98,22 +97,18 @@ PARAMS = {
 @dataclass(frozen=True)
 class Stage:
     argv: list[str]  # ``python -m stages.<argv[0]> <argv[1:]>``
-    model: str  # its checkpoint's name
-    history_length: Callable[[dict], None]  # edits params so that the histories it trains on change length
+    model: str  # its checkpoint's name: the model's run of the first (only) seed
 
 
-def set_max_seq_len(params: dict) -> None:
-    params["filter"]["max_seq_len"] = MAX_LEN - 1
-
-
-def set_etegrec_setting(params: dict) -> None:
-    params["etegrec"]["setting"] = "etegrec"  # max history 20 → 50 (ETEGRec cuts its own, from whole sequences)
+def set_protocol(params: dict) -> None:
+    """The ETEGRec protocol: histories of at most 50 items instead of 20 (the run's identity changes)."""
+    params["protocol"] = "etegrec"
 
 
 STAGES = {
-    "generative": Stage(["train", "demo", "tiger"], "tiger", set_max_seq_len),
-    "gru4rec": Stage(["baseline", "demo", "gru4rec"], "gru4rec", set_max_seq_len),
-    "etegrec": Stage(["etegrec", "demo"], "etegrec", set_etegrec_setting),
+    "generative": Stage(["train", "demo", "tiger"], run_name("tiger", 3)),
+    "gru4rec": Stage(["baseline", "demo", "gru4rec"], run_name("gru4rec", 3)),
+    "etegrec": Stage(["etegrec", "demo"], run_name("etegrec", 3)),
 }
 
 
@@ -132,9 +127,9 @@ def lay_out(root: Path) -> DatasetPaths:
                paths.rqvae)
     sids, _ = synthetic_tokenizer(N_ITEMS, LEVELS, K, CODE_DIM, seed=0)
     write_parquet(paths.semantic_ids, semantic_id_frame(sids))
-    paths.model_dir("sasrec").mkdir(parents=True)
+    paths.model_dir(run_name("sasrec", 3)).mkdir(parents=True)
     save_file({"embeddings": torch.randn(N_ITEMS, 8, generator=torch.Generator().manual_seed(1))},
-              str(paths.item_embeddings_of("sasrec")))
+              str(paths.item_embeddings_of(run_name("sasrec", 3))))
     write_params(root, PARAMS)
     return paths
 
@@ -194,7 +189,7 @@ def test_a_stage_resumes_only_the_same_run(name, tmp_path, monkeypatch, capsys):
     assert pd.read_csv(paths.curve(stage.model), sep="\t")["epoch"].tolist() == [0]
 
     params = deepcopy(PARAMS)
-    stage.history_length(params)
+    set_protocol(params)
     write_params(tmp_path, params)
     out = run_stage(stage, monkeypatch, capsys)
     assert fresh in out and "resuming" not in out

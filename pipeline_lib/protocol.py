@@ -1,0 +1,90 @@
+"""Evaluation protocols and training seeds: what every trained model shares.
+
+A protocol fixes the history every model reads (training prefixes and test histories, the most
+recent items) and the beam width of trie-constrained decoding:
+
+- ``decor``: DECOR's own rows (its Table 1/2 setting): history ≤ 20 items, beam 50;
+- ``etegrec``: the ETEGRec paper's setting (4.1): history ≤ 50 items, beam 20. The DECOR paper's
+  baseline rows (TIGER, LETTER, SASRec, GRU4Rec, …, ETEGRec) are copied from ETEGRec's Table 3, so
+  they were measured under this one.
+
+params.yaml ``protocol`` names one for every model; ``evaluate.beam_size`` (null = the protocol's)
+may override the beam, and then the run is reported as a custom setting. Training seeds (``seeds``)
+are a DVC matrix dimension: every trained model runs once per seed, its outputs under
+``<model>/seed_<s>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.evaluation import DecodeConfig
+from pipeline_lib.params import DatasetSpec, make_config, stage_section
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The setting a run used: ``name`` (a key of ``PROTOCOLS``), history length (items), beam width."""
+
+    name: str
+    max_history: int
+    beam_size: int
+
+    @property
+    def standard(self) -> bool:
+        """The protocol as its paper defines it (no beam override)."""
+        return PROTOCOLS[self.name] == self
+
+    def record(self) -> dict[str, Any]:
+        """The keys every eval JSON carries: ``protocol``, ``max_history``, ``beam_size``."""
+        return {"protocol": self.name, "max_history": self.max_history, "beam_size": self.beam_size}
+
+
+PROTOCOLS = {
+    "decor": Protocol("decor", max_history=20, beam_size=50),
+    "etegrec": Protocol("etegrec", max_history=50, beam_size=20),
+}
+# The filter stage keeps this many items of each evaluation history, so any protocol can cut its own.
+LONGEST_HISTORY = max(p.max_history for p in PROTOCOLS.values())
+
+
+def resolve_protocol(params: dict[str, Any], spec: DatasetSpec, params_path: str | Path = "params.yaml") -> Protocol:
+    """params ``protocol`` with the dataset's ``evaluate.beam_size`` (its profile and overrides applied)
+    when set. The schema has checked the name; ``beam_size`` ≥ max(``evaluate.ks``) is checked here."""
+    base = PROTOCOLS[params["protocol"]]
+    evaluate = stage_section(params, spec, "evaluate")
+    beam = evaluate.get("beam_size")
+    protocol = Protocol(base.name, base.max_history, base.beam_size if beam is None else int(beam))
+    ks = evaluate.get("ks") or [10]
+    if max(ks) > protocol.beam_size:
+        problem = f"beam {protocol.beam_size} (protocol {protocol.name}) must be at least max(ks) = {max(ks)}"
+        raise PipelineInputError(params_path, problem, field="evaluate.beam_size")
+    return protocol
+
+
+def add_seed_argument(parser: argparse.ArgumentParser) -> None:
+    """``--seed S``: the training seed of this run (DVC passes each entry of ``seeds``)."""
+    parser.add_argument("--seed", type=int, default=None, help="training seed (default: the first of `seeds`)")
+
+
+def training_seed(params: dict[str, Any], seed: int | None, params_path: str | Path) -> int:
+    """``seed`` as given on the command line, else the first of params ``seeds``; must be ≥ 0."""
+    if seed is None:
+        return int(params["seeds"][0])
+    if seed < 0:
+        raise PipelineInputError(params_path, f"must be ≥ 0, got {seed}", field="--seed")
+    return seed
+
+
+def decode_settings(
+    params: dict[str, Any], spec: DatasetSpec, params_path: str | Path = "params.yaml"
+) -> tuple[Protocol, DecodeConfig]:
+    """The dataset's protocol and its ``evaluate`` section as a :class:`DecodeConfig` with the protocol's beam."""
+    protocol = resolve_protocol(params, spec, params_path)
+    section = stage_section(params, spec, "evaluate")
+    values = {**section, "beam_size": protocol.beam_size, "ks": tuple(section.get("ks") or DecodeConfig.ks)}
+    return protocol, make_config(DecodeConfig, values, params_path, "evaluate")
