@@ -131,8 +131,3 @@ class DatasetPaths:
 
     def user_ranks(self, model: str) -> Path:
         return self.data / "ranks" / f"{model}.parquet"
-
-
-def run_name(model: str, seed: int) -> str:
-    """The artifact name of one training seed of ``model``: ``<model>/seed_<seed>`` (a folder per model)."""
-    return f"{model}/seed_{seed}"

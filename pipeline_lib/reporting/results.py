@@ -26,6 +26,7 @@ import yaml
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json
 from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.protocol import PROTOCOLS
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.yaml")
 TABLE_NAMES = ("table1", "table2", "table3", "table4")
@@ -33,20 +34,8 @@ TOKENIZER_RUN = "tokenizer"  # Table 3's TIGER row: utilization of the static RQ
 STATS_RUN = "filter"  # Table 4: the filter stage's dataset statistics
 RANK_COLUMNS = ("user_id", "target", "rank")
 UNSEEDED_RUNS = frozenset({"popularity"})  # deterministic: one eval json and one ranks file, no seeds
+CUSTOM = "custom"  # our setting when the history or beam differs from the named protocol's (pipeline_lib.protocol)
 
-
-@dataclass(frozen=True)
-class Protocol:
-    """An evaluation protocol: the history cap (items, training and evaluation) and the beam width."""
-
-    max_history: int
-    beam_size: int
-
-
-# decor: DECOR's own rows; etegrec: the ETEGRec paper's setting (4.1), from which the DECOR paper copied
-# every baseline row of its Table 1. The same numbers as pipeline_lib.training.etegrec.SETTINGS.
-PROTOCOLS = {"decor": Protocol(max_history=20, beam_size=50), "etegrec": Protocol(max_history=50, beam_size=20)}
-CUSTOM = "custom"  # our setting when the history or beam differs from the named protocol's
 
 @dataclass(frozen=True)
 class PaperRow:

@@ -43,9 +43,9 @@ import pandas as pd
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path
 from pipeline_lib.params import make_config
+from pipeline_lib.protocol import PROTOCOLS
 from pipeline_lib.reporting.results import (
     CUSTOM,
-    PROTOCOLS,
     STATS_RUN,
     TOKENIZER_RUN,
     DatasetResults,
