@@ -19,15 +19,22 @@
 #   command:   PYTHONUNBUFFERED=1 bash scripts/gpu_paper_run.sh run
 #   carry:     [".gpu_run"]
 #   timeout_s: 560
-# It prints the environment and trains a tiny model on the GPU first (pre-flight, < 1 min), then ≈ 7–8 min:
-# tokenize (~1 min), each model GPU_RUN_TRAIN_BUDGET_S=120 s of training plus its last validation, evaluation.
-# Results come back from $OUT (8 files: report.md, metrics.json, run.log, eval_*.json, curves_*.tsv); copy them
-# into reports/gpu_paper_run/ and commit. Retry (15 device-minutes in all, a start costs 1–2): a failure in
-# the pre-flight leaves time to fix and rerun at once at full size; a late failure leaves ~4 min: rerun only
-# with `GPU_RUN_TRAIN_BUDGET_S=30 PYTHONUNBUFFERED=1 bash scripts/gpu_paper_run.sh run`, timeout_s 300, and only
-# if `status` shows the machine warm (give_back otherwise).
+# It prints the environment and trains a tiny model on the GPU first (pre-flight, < 1 min), then tokenizes
+# (RQ-VAE, 1000 epochs) and trains and evaluates TIGER, then DECOR: each model trains for
+# GPU_RUN_TRAIN_BUDGET_S=120 s plus its last validation, less if the run's deadline GPU_RUN_DEADLINE_S=510 s
+# (from the script's start) would otherwise be passed (75 s kept per model for its evaluation). Estimated
+# 7.5–8.5 min in all (not yet measured on a GPU). A report is written after each model, so a run cut short
+# still brings TIGER back. Results come back from $OUT (≤ 8 files: report.md, metrics.json, run.log,
+# eval_*.json, curves_*.tsv); copy them into reports/gpu_paper_run/ and commit.
+# Retry (15 device-minutes in all; a fresh start costs 1–2): a failure in the pre-flight leaves time to fix
+# it and rerun at once at full size. After a late failure only a short rerun fits, and only while status
+# shows the machine warm (else give_back):
+#   command:   GPU_RUN_DEADLINE_S=200 PYTHONUNBUFFERED=1 bash scripts/gpu_paper_run.sh run
+#   carry:     [".gpu_run"]
+#   timeout_s: 240
 #
 # Knobs (environment): GPU_RUN_TRAIN_BUDGET_S (train.time_budget_s per model; default 120, tiny 0.001),
+# GPU_RUN_DEADLINE_S (whole seconds for the run phase, fits the budgets; default 510, tiny none),
 # GPU_RUN_DIAGNOSTICS_EVERY (steps between composition diagnostics; default 100, tiny 2), GPU_RUN_EVAL_EVERY
 # (validation every N epochs; default params.yaml's), GPU_RUN_DATASET (default scientific2018, tiny demo),
 # GPU_RUN_SOURCE (the dataset's source folder for prepare; default ../shared/data/amazon2018-scientific),
@@ -47,16 +54,20 @@ PY=${PYTHON:-python3}
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 TQDM_MININTERVAL=${TQDM_MININTERVAL:-10}  # short logs
 if [ "${GPU_RUN_TINY:-0}" = 1 ]; then
     tiny=(--tiny) dataset=${GPU_RUN_DATASET:-demo} work=$repo/.gpu_run/tiny report_dir=$repo/reports/gpu_paper_run_tiny
-    budget=${GPU_RUN_TRAIN_BUDGET_S:-0.001} every=${GPU_RUN_DIAGNOSTICS_EVERY:-2}
+    budget=${GPU_RUN_TRAIN_BUDGET_S:-0.001} every=${GPU_RUN_DIAGNOSTICS_EVERY:-2} deadline=${GPU_RUN_DEADLINE_S:-}
     device=auto require_cuda=${GPU_RUN_REQUIRE_CUDA:-0} source=${GPU_RUN_SOURCE:-}
 else
     tiny=() dataset=${GPU_RUN_DATASET:-scientific2018} work=$repo/.gpu_run/work report_dir=$repo/reports/gpu_paper_run
-    budget=${GPU_RUN_TRAIN_BUDGET_S:-120} every=${GPU_RUN_DIAGNOSTICS_EVERY:-100}
+    budget=${GPU_RUN_TRAIN_BUDGET_S:-120} every=${GPU_RUN_DIAGNOSTICS_EVERY:-100} deadline=${GPU_RUN_DEADLINE_S:-510}
     device=cuda require_cuda=${GPU_RUN_REQUIRE_CUDA:-1} source=${GPU_RUN_SOURCE-$repo/../shared/data/amazon2018-scientific}
 fi
 [ "$require_cuda" = 1 ] || device=auto
+if [ -n "$deadline" ] && ! [[ "$deadline" =~ ^[0-9]+$ ]]; then
+    echo "error: GPU_RUN_DEADLINE_S must be whole seconds, got '$deadline'" >&2
+    exit 2
+fi
 command_line="GPU_RUN_TINY=${GPU_RUN_TINY:-0} GPU_RUN_TRAIN_BUDGET_S=$budget GPU_RUN_DIAGNOSTICS_EVERY=$every"
-command_line+="${GPU_RUN_EVAL_EVERY:+ GPU_RUN_EVAL_EVERY=$GPU_RUN_EVAL_EVERY} bash scripts/gpu_paper_run.sh $phase"
+command_line+="${deadline:+ GPU_RUN_DEADLINE_S=$deadline}${GPU_RUN_EVAL_EVERY:+ GPU_RUN_EVAL_EVERY=$GPU_RUN_EVAL_EVERY} bash scripts/gpu_paper_run.sh $phase"
 if [ -n "${OUT:-}" ] && [ -d "$OUT" ]; then  # the device's result folder: keep the whole log
     exec > >(tee -a "$OUT/run.log") 2>&1
 fi
@@ -85,7 +96,7 @@ stage() {  # stage PHASE NAME ARGS…: python -m stages.NAME <dataset> ARGS… w
 run_module() { "$PY" -m pipeline_lib.reporting.gpu_run "$@"; }
 write_params() {
     local args=(--dataset "$dataset" --out "$work/params.yaml" --repo-params "$repo/params.yaml"
-                --time-budget-s "$budget" --diagnostics-every "$every" --device "$device" ${tiny[@]+"${tiny[@]}"})
+                --time-budget-s "$budget" --diagnostics-every "$every" --device "$device" ${tiny[@]+"${tiny[@]}"} "$@")
     [ -z "${GPU_RUN_EVAL_EVERY:-}" ] || args+=(--eval-every "$GPU_RUN_EVAL_EVERY")
     [ -z "$source" ] || args+=(--source "$source")
     run_module params "${args[@]}"
@@ -113,6 +124,7 @@ prepare() {
 }
 
 run() {
+    local run_start=$SECONDS
     if ! "$PY" -c 'import pydantic' 2>/dev/null; then
         compgen -G "$repo/.gpu_run/wheels/*.whl" >/dev/null || {
             echo "error: pydantic is not installed and .gpu_run/wheels holds no wheels (run prepare, carry .gpu_run)" >&2
@@ -129,12 +141,17 @@ run() {
     [ "$require_cuda" != 1 ] || check+=(--require-cuda)
     timed run preflight run_module preflight "${check[@]}"
     stage run tokenize
-    local variant
+    local variant left models_left=2
     for variant in tiger decor; do
+        if [ -n "$deadline" ]; then  # fit this model's training budget into what is left of the deadline
+            left=$((deadline - (SECONDS - run_start)))
+            write_params --deadline-left-s "$left" --models-left "$models_left"
+        fi
         stage run train "$variant"
         stage run evaluate "$variant"
+        report  # after each model: a run cut short still brings back what it finished
+        models_left=$((models_left - 1))
     done
-    report
 }
 
 case "$phase" in

@@ -25,7 +25,8 @@ METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")
 def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess]:
     repo, out = tmp_path_factory.mktemp("repo"), tmp_path_factory.mktemp("out")
     _copy_repository(repo)
-    env = {**os.environ, "GPU_RUN_TINY": "1", "OUT": str(out), "PYTHON": sys.executable}
+    # a deadline far off: the per-model budget fitting runs, and keeps the tiny budget
+    env = {**os.environ, "GPU_RUN_TINY": "1", "GPU_RUN_DEADLINE_S": "900", "OUT": str(out), "PYTHON": sys.executable}
     done = subprocess.run(["bash", "scripts/gpu_paper_run.sh", "all"], cwd=repo, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return repo, out, done
@@ -86,3 +87,12 @@ def test_a_bad_value_is_one_line_and_exit_2(tmp_path):
         cwd=repo, capture_output=True, text=True,
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "train.time_budget_s" in done.stderr
+
+
+def test_the_budget_shrinks_to_fit_the_deadline():
+    from pipeline_lib.reporting.gpu_run import MIN_BUDGET_S, RESERVE_S, fitted_budget
+
+    assert fitted_budget(120, None, 2) == 120
+    assert fitted_budget(120, 2 * (RESERVE_S + 200), 2) == 120
+    assert fitted_budget(120, 2 * (RESERVE_S + 50), 2) == 50
+    assert fitted_budget(120, 10, 1) == MIN_BUDGET_S

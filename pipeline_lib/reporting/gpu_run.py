@@ -11,7 +11,7 @@ stay apart from the repository's own ``data/`` and ``reports/metrics/``. This mo
 - ``preflight``: prints the device and library versions, checks that CUDA is there when it must be,
   that the prepared data is in place, and trains one tiny recommender for one epoch on the device
   (a library mismatch fails here, in seconds, not after the tokenizer);
-- ``report``: collects the stage timings and the metric files (found by glob, so per-seed layouts such as
+- ``report`` (after each model, so a run cut short still leaves one): collects the stage timings and the metric files (found by glob, so per-seed layouts such as
   ``eval/<variant>/seed_<s>.json`` work as well as ``eval/<variant>.json``) into ``report.md`` and
   ``metrics.json``, with copies of the small result files beside them and under ``$OUT`` when set.
 
@@ -44,6 +44,8 @@ PREPARED: tuple[str, ...] = ("raw", "filtered", "embed")  # stage outputs built 
 COMPOSITION_KEYS: tuple[str, ...] = ("entropy", "max_weight", "distinct_argmax")
 OUT_FILE_LIMIT = 8  # the device tool brings back at most 8 files from $OUT
 TIMES_FILES: tuple[str, ...] = ("times.prepare.tsv", "times.run.tsv")
+RESERVE_S = 75.0  # per model still to train: its last validation past the budget, saving, its evaluation
+MIN_BUDGET_S = 15.0  # a fitted budget never goes below this
 
 # The CPU rehearsal (--tiny): the same chain with models small enough for seconds per stage; with the
 # script's tiny time budget each model stops after its first epoch's validation (stopped_by: time_budget).
@@ -91,6 +93,17 @@ def run_params(base: dict[str, Any], settings: RunSettings) -> dict[str, Any]:
     if settings.eval_every is not None:
         train["eval_every"] = settings.eval_every
     return params
+
+
+def fitted_budget(budget_s: float, left_s: float | None, models_left: int) -> float:
+    """The training budget per model that keeps the run inside its deadline: ``budget_s``, or less when the
+    ``left_s`` seconds left, less ``RESERVE_S`` per model, shared by the ``models_left`` models, are fewer
+    (never under ``MIN_BUDGET_S``). ``left_s`` None = no deadline."""
+    if left_s is None:
+        return budget_s
+    if models_left < 1:
+        raise PipelineInputError(None, f"models left must be ≥ 1, got {models_left}")
+    return min(budget_s, max(MIN_BUDGET_S, (left_s - RESERVE_S * models_left) / models_left))
 
 
 def write_run_params(repo_params: Path, out: Path, settings: RunSettings) -> dict[str, Any]:
@@ -381,9 +394,9 @@ def write_report(work: Path, dataset: str, out_dir: Path, command: str, failed: 
         target = out_dir / _flat_name(work, path)
         shutil.copyfile(path, target)
         written.append(target)
-    if out_env:
-        out = Path(out_env)
-        room = OUT_FILE_LIMIT - sum(1 for p in out.iterdir() if p.is_file()) if out.is_dir() else 0
+    if out_env and Path(out_env).is_dir():  # an earlier report's copies are replaced, other files (run.log) kept
+        out, ours = Path(out_env), {path.name for path in written}
+        room = OUT_FILE_LIMIT - sum(1 for p in out.iterdir() if p.is_file() and p.name not in ours)
         for path in written[: max(room, 0)]:
             shutil.copyfile(path, out / path.name)
     print(f"report: {out_dir / 'report.md'}", flush=True)
@@ -394,7 +407,10 @@ def write_report(work: Path, dataset: str, out_dir: Path, command: str, failed: 
 
 
 def _settings(args: argparse.Namespace) -> RunSettings:
-    return RunSettings(dataset=args.dataset, time_budget_s=args.time_budget_s, diagnostics_every=args.diagnostics_every,
+    budget = fitted_budget(args.time_budget_s, args.deadline_left_s, args.models_left)
+    if budget != args.time_budget_s:
+        print(f"time budget {budget:.0f} s per model ({args.deadline_left_s:.0f} s left for {args.models_left})")
+    return RunSettings(dataset=args.dataset, time_budget_s=budget, diagnostics_every=args.diagnostics_every,
                        device=args.device, tiny=args.tiny, source=args.source, eval_every=args.eval_every)
 
 
@@ -411,6 +427,8 @@ def _parser() -> argparse.ArgumentParser:
     params.add_argument("--eval-every", type=int, default=None)
     params.add_argument("--source", default=None, help="the dataset's source folder (catalog.<dataset>.path)")
     params.add_argument("--tiny", action="store_true", help="small models, one epoch: the CPU rehearsal")
+    params.add_argument("--deadline-left-s", type=float, default=None, help="seconds the run has left (fits the budget)")
+    params.add_argument("--models-left", type=int, default=1, help="models still to train within them")
     check = sub.add_parser("preflight", help="environment, prepared data, one tiny training on the device")
     check.add_argument("--work", type=Path, required=True)
     check.add_argument("--dataset", required=True)
