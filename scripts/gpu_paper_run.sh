@@ -67,7 +67,8 @@ if [ -n "$deadline" ] && ! [[ "$deadline" =~ ^[0-9]+$ ]]; then
     exit 2
 fi
 command_line="GPU_RUN_TINY=${GPU_RUN_TINY:-0} GPU_RUN_TRAIN_BUDGET_S=$budget GPU_RUN_DIAGNOSTICS_EVERY=$every"
-command_line+="${deadline:+ GPU_RUN_DEADLINE_S=$deadline}${GPU_RUN_EVAL_EVERY:+ GPU_RUN_EVAL_EVERY=$GPU_RUN_EVAL_EVERY} bash scripts/gpu_paper_run.sh $phase"
+command_line+="${deadline:+ GPU_RUN_DEADLINE_S=$deadline}${GPU_RUN_EVAL_EVERY:+ GPU_RUN_EVAL_EVERY=$GPU_RUN_EVAL_EVERY}"
+command_line+=" bash scripts/gpu_paper_run.sh $phase"
 if [ -n "${OUT:-}" ] && [ -d "$OUT" ]; then  # the device's result folder: keep the whole log
     exec > >(tee -a "$OUT/run.log") 2>&1
 fi

@@ -11,9 +11,10 @@ stay apart from the repository's own ``data/`` and ``reports/metrics/``. This mo
 - ``preflight``: prints the device and library versions, checks that CUDA is there when it must be,
   that the prepared data is in place, and trains one tiny recommender for one epoch on the device
   (a library mismatch fails here, in seconds, not after the tokenizer);
-- ``report`` (after each model, so a run cut short still leaves one): collects the stage timings and the metric files (found by glob, so per-seed layouts such as
-  ``eval/<variant>/seed_<s>.json`` work as well as ``eval/<variant>.json``) into ``report.md`` and
-  ``metrics.json``, with copies of the small result files beside them and under ``$OUT`` when set.
+- ``report`` (after each model, so a run cut short still leaves one): collects the stage timings and the
+  metric files (found by glob, so per-seed layouts such as ``eval/<variant>/seed_<s>.json`` work as well
+  as ``eval/<variant>.json``) into ``report.md`` and ``metrics.json``, with copies of the small result
+  files beside them and under ``$OUT`` when set.
 
 Bad input (a missing file, an unknown dataset, a bad value) is one line on stderr and exit code 2.
 CLI: ``python -m pipeline_lib.reporting.gpu_run {params,preflight,report} --help``.

@@ -14,7 +14,8 @@ def test_run_summary_reports_best_epoch_and_timings_apart():
         epochs_run=2,
     )
     summary = run_summary(result, torch.device("cpu"), parameters=42)
-    assert summary == {"best_epoch": 3, "epochs": 2, "stopped_by": "max_epochs", "valid": {"ndcg@10": 0.2}, "device": "cpu", "parameters": 42}
+    assert summary == {"best_epoch": 3, "epochs": 2, "stopped_by": "max_epochs", "valid": {"ndcg@10": 0.2},
+                       "device": "cpu", "parameters": 42}
     timings = run_timings(result, time.perf_counter() - 5.0)
     assert timings["seconds_per_epoch"] == 2.0 and timings["wall_seconds_this_run"] >= 5.0
 
