@@ -45,6 +45,7 @@ PREPARED: tuple[str, ...] = ("raw", "filtered", "embed")  # stage outputs built 
 COMPOSITION_KEYS: tuple[str, ...] = ("entropy", "max_weight", "distinct_argmax")
 OUT_FILE_LIMIT = 8  # the device tool brings back at most 8 files from $OUT
 TIMES_FILES: tuple[str, ...] = ("times.prepare.tsv", "times.run.tsv")
+RUN_KEYS: tuple[str, ...] = ("seed", "protocol", "max_history", "beam_size")
 RESERVE_S = 75.0  # per model still to train: its last validation past the budget, saving, its evaluation
 MIN_BUDGET_S = 15.0  # a fitted budget never goes below this
 
@@ -255,6 +256,8 @@ def model_summary(work: Path, dataset: str, variant: str) -> tuple[dict[str, Any
         "train_seconds": timing.get("wall_seconds_this_run"),
         "valid": train.get("valid", {}),
         "test": evaluation.get("test", {}),
+        # what the stages recorded of their run, where they do (per-seed runs: seed, protocol, history, beam)
+        **{k: train.get(k, evaluation.get(k)) for k in RUN_KEYS if k in train or k in evaluation},
         "files": [p.relative_to(work).as_posix() for p in evals + trains + curves + steps],
     }
     if "composition" in evaluation:
@@ -277,7 +280,8 @@ def effective_settings(params_path: Path, dataset: str) -> dict[str, Any]:
     sections = {name: stage_section(params, spec, name) for name in ("model", "train", "evaluate", "tokenize")}
     return {"alpha": spec.alpha if params.get("alpha") is None else params["alpha"],
             "bos_queries": spec.bos_queries if params.get("bos_queries") is None else params["bos_queries"],
-            "filter": params.get("filter", {}), **sections}
+            "filter": params.get("filter", {}), **{k: params[k] for k in ("protocol", "seeds") if k in params},
+            **sections}
 
 
 def collect(work: Path, dataset: str, command: str, failed: str | None) -> tuple[dict[str, Any], list[Path]]:
@@ -334,7 +338,8 @@ def render(metrics: dict[str, Any]) -> str:
         f"{model.get('decoder_layers')} layers, lr {train.get('lr')}, warm-up {train.get('warmup_steps')} steps"
         f" (warmup_epochs {train.get('warmup_epochs')}), ≤ {train.get('max_epochs')} epochs, patience "
         f"{train.get('patience')}, validation every {train.get('eval_every')} epoch(s), beam "
-        f"{evaluate.get('beam_size')}, α {s.get('alpha')}, BOS queries {s.get('bos_queries')}; "
+        f"{evaluate.get('beam_size') or 'of protocol ' + str(s.get('protocol'))}, α {s.get('alpha')}, "
+        f"BOS queries {s.get('bos_queries')}; "
         f"time budget {train.get('time_budget_s')} s of training per model, composition diagnostics every "
         f"{train.get('diagnostics_every')} steps.",
         "",
@@ -348,9 +353,11 @@ def render(metrics: dict[str, Any]) -> str:
     rows = []
     for name, m in metrics["models"].items():
         test = m.get("test", {})
-        rows.append([name, m.get("epochs"), m.get("best_epoch"), m.get("stopped_by"), m.get("seconds_per_epoch"),
+        rows.append([name, m.get("seed"), m.get("beam_size", evaluate.get("beam_size")), m.get("epochs"),
+                     m.get("best_epoch"), m.get("stopped_by"), m.get("seconds_per_epoch"),
                      test.get("recall@5"), test.get("recall@10"), test.get("ndcg@5"), test.get("ndcg@10")])
-    out += _table(["model", "epochs", "best epoch", "stopped by", "s/epoch", "R@5", "R@10", "N@5", "N@10"], rows)
+    out += _table(["model", "seed", "beam", "epochs", "best epoch", "stopped by", "s/epoch", "R@5", "R@10", "N@5",
+                   "N@10"], rows)
     decor = metrics["models"].get("decor", {})
     if decor.get("composition"):
         out += ["", "## DECOR composition diagnostics (eq. 16, teacher-forced test contexts)", ""]
