@@ -246,6 +246,9 @@ class TrainSection(Section):
     diagnostics_every: int = Field(
         0, ge=0, description="optimiser steps between composition diagnostics (reports/curves/<ds>/<variant>.steps.tsv); 0 = off"
     )
+    time_budget_s: Float | None = Field(
+        None, gt=0, description="seconds of training after which the first validation ends the run (best weights kept); null = no limit"
+    )
     device: Device = Field("auto", description="auto = cuda when present")
 
 

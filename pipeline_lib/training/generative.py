@@ -52,6 +52,7 @@ class OptimConfig:
     bf16: bool = True
     compile: bool = False  # torch.compile the training loss (forward + backward)
     diagnostics_every: int = 0  # > 0: composition diagnostics every N optimiser steps to <curve>.steps.tsv
+    time_budget_s: float | None = None  # > 0: stop after the first validation ending past this many seconds of training
 
     def warmup(self, steps_per_epoch: int) -> int:
         """Linear warm-up length in optimiser steps: ``warmup_epochs`` × steps per epoch when set, else ``warmup_steps``."""
@@ -159,7 +160,8 @@ def train_generative(
     and the inputs, by ``pipeline_lib.training.fingerprint.run_fingerprint``). With composition, each
     validation also adds the composition diagnostics on the validation contexts (``comp_<site>_<statistic>``,
     see ``composition_diagnostics``); ``optim.diagnostics_every`` > 0 logs them every that many optimiser
-    steps to ``<curve>.steps.tsv`` (main process; not part of the run's fingerprint).
+    steps to ``<curve>.steps.tsv`` (main process; not part of the run's fingerprint). ``optim.time_budget_s``
+    stops training after the first validation that ends past that many seconds (``LoopResult.stopped_by``).
     """
     trainer = GenerativeTrainer(model, data, optim, seed, dist)
     valid = (data.valid.histories, data.valid.targets, data.item_tokens)
@@ -175,17 +177,20 @@ def train_generative(
         every = optim.diagnostics_every
         trainer.on_step = StepDiagnostics(model, *valid, every, steps_path(curve_path), decode.batch_size)
 
-    loop = LoopConfig(optim.max_epochs, optim.patience, optim.eval_every, monitor="ndcg@10")
+    def agree(spent: bool) -> bool:  # every rank stops when any rank's clock is past the budget
+        return bool(trainer.dist.sum(torch.tensor(float(spent), device=trainer.device)) > 0)
+
+    loop = LoopConfig(optim.max_epochs, optim.patience, optim.eval_every, "ndcg@10", optim.time_budget_s)
     stateful = {"optimizer": trainer.optimizer, "scheduler": trainer.scheduler}
     return fit(loop, {"model": model}, stateful, trainer.run_epoch, validate, checkpoint, fingerprint, curve_path,
-               main_process=trainer.dist.is_main)
+               main_process=trainer.dist.is_main, agree=agree)
 
 
 def resume_settings(optim: OptimConfig) -> dict[str, Any]:
-    """The ``train`` settings a run's identity includes: all but ``compile`` and ``diagnostics_every``,
-    which change how the run is computed or observed, not what it computes, so a checkpoint resumes
-    with or without them."""
-    return {k: v for k, v in asdict(optim).items() if k not in ("compile", "diagnostics_every")}
+    """The ``train`` settings a run's identity includes: all but ``compile``, ``diagnostics_every`` and
+    ``time_budget_s``, which change how the run is computed, observed or how long this process may run,
+    not what each epoch computes, so an interrupted run resumes with or without them."""
+    return {k: v for k, v in asdict(optim).items() if k not in ("compile", "diagnostics_every", "time_budget_s")}
 
 
 def generative_data(

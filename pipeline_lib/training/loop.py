@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import pandas as pd
 import torch
@@ -36,6 +36,10 @@ class LoopConfig:
     patience: int  # evaluations without improvement before stopping
     eval_every: int = 1
     monitor: str = "ndcg@10"
+    time_budget_s: float | None = None  # > 0: stop after the first evaluation that ends past this many seconds
+
+
+StopReason = Literal["max_epochs", "patience", "time_budget"]
 
 
 @dataclass
@@ -45,6 +49,7 @@ class LoopResult:
     best_weights: dict[str, dict[str, torch.Tensor]]  # name → model state dict
     curve: list[dict[str, float]] = field(default_factory=list)
     epochs_run: int = 0
+    stopped_by: StopReason = "max_epochs"
 
 
 def run_summary(result: LoopResult, device: torch.device, parameters: int) -> dict[str, object]:
@@ -56,6 +61,7 @@ def run_summary(result: LoopResult, device: torch.device, parameters: int) -> di
     return {
         "best_epoch": result.best_epoch,
         "epochs": result.epochs_run,
+        "stopped_by": result.stopped_by,
         "valid": result.best_metrics,
         "device": str(device),
         "parameters": parameters,
@@ -104,13 +110,19 @@ def fit(
     fingerprint: str,
     curve_path: Path | None = None,
     main_process: bool = True,
+    agree: Callable[[bool], bool] | None = None,
 ) -> LoopResult:
-    """Train until ``max_epochs`` or ``patience`` evaluations without a better ``monitor`` value.
+    """Train until ``max_epochs``, ``patience`` evaluations without a better ``monitor`` value, or the
+    first evaluation that ends more than ``time_budget_s`` seconds after this call began (the best
+    weights so far are kept; ``result.stopped_by`` says which). The budget counts this process's time
+    only: a resumed run gets the whole budget again.
 
     In a multi-process run every rank calls ``fit``; only the ``main_process`` writes the curve and
     the checkpoint. ``validate`` must return the same metrics on every rank (the sharded evaluation
-    gathers all users' results before computing them), so all ranks stop at the same epoch.
+    gathers all users' results before computing them), so all ranks stop at the same epoch; ``agree``
+    turns one rank's "budget spent" into the ranks' common answer (any rank's yes), since clocks differ.
     """
+    began_fit = time.perf_counter()
     stateful: dict[str, Stateful] = {**models, **others}
     start, best_value, bad_evals = 0, float("-inf"), 0
     result = LoopResult(best_epoch=-1, best_metrics={}, best_weights=_weights(models))
@@ -127,10 +139,12 @@ def fit(
             print(f"{checkpoint} is from another run (its data or settings differ): training from scratch")
     for epoch in range(start, config.max_epochs):
         if bad_evals >= config.patience:
+            result.stopped_by = "patience"
             break
         began = time.perf_counter()
         row: dict[str, float] = {"epoch": epoch, **run_epoch(epoch), "epoch_seconds": time.perf_counter() - began}
-        if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.max_epochs:
+        evaluated = (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.max_epochs
+        if evaluated:
             metrics = validate()
             row.update({f"valid_{k}": v for k, v in metrics.items()})
             if metrics[config.monitor] > best_value:
@@ -158,4 +172,15 @@ def fit(
                     "rng": _rng_state(),
                 },
             )
+        if evaluated and _budget_spent(config.time_budget_s, began_fit, agree):
+            result.stopped_by = "time_budget" if epoch + 1 < config.max_epochs else "max_epochs"
+            break
     return result
+
+
+def _budget_spent(budget_s: float | None, since: float, agree: Callable[[bool], bool] | None) -> bool:
+    """Whether more than ``budget_s`` seconds passed since ``since`` (never, without a budget), agreed over the ranks."""
+    if budget_s is None:
+        return False
+    spent = time.perf_counter() - since > budget_s
+    return agree(spent) if agree is not None else spent

@@ -9,7 +9,13 @@ from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthet
 from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
 from pipeline_lib.training.diagnostics import StepDiagnostics, steps_path
-from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, generative_data, train_generative
+from pipeline_lib.training.generative import (
+    GenerativeTrainer,
+    OptimConfig,
+    generative_data,
+    resume_settings,
+    train_generative,
+)
 
 K = 8
 TINY = dict(codebook_size=K, d_model=16, d_kv=4, num_heads=2, d_ff=32, encoder_layers=1, decoder_layers=1,
@@ -119,3 +125,20 @@ def test_center_context_running_mean_is_averaged_over_ranks_each_epoch():
     own = reference.composition.context_mean  # the same epoch in one process: this rank's own running mean
     assert own.abs().sum() > 0
     torch.testing.assert_close(model.composition.context_mean, (own + other) / 2)
+
+
+def test_time_budget_stops_after_the_first_validation_and_keeps_the_best_weights(tmp_path: Path):
+    """``train.time_budget_s``: a tiny budget ends the run at the first validation, recorded as ``time_budget``;
+    without one the run goes to ``max_epochs``; the budget is not part of the resume settings."""
+    model, data = setup()
+    optim = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=3, patience=5, bf16=False,
+                        time_budget_s=1e-9)
+    result = train_generative(model, data, optim, DECODE, 0, tmp_path / "a.safetensors", "a", tmp_path / "a.tsv")
+    assert (result.epochs_run, result.best_epoch, result.stopped_by) == (1, 0, "time_budget")
+    assert len(pd.read_csv(tmp_path / "a.tsv", sep="\t")) == 1
+    assert set(result.best_weights["model"]) == set(model.state_dict())
+    model, data = setup()
+    unlimited = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=3, patience=5, bf16=False)
+    result = train_generative(model, data, unlimited, DECODE, 0, tmp_path / "b.safetensors", "b", tmp_path / "b.tsv")
+    assert (result.epochs_run, result.stopped_by) == (3, "max_epochs")
+    assert resume_settings(optim) == resume_settings(unlimited)

@@ -14,7 +14,8 @@ def test_run_summary_reports_best_epoch_and_timings_apart():
         epochs_run=2,
     )
     summary = run_summary(result, torch.device("cpu"), parameters=42)
-    assert summary == {"best_epoch": 3, "epochs": 2, "valid": {"ndcg@10": 0.2}, "device": "cpu", "parameters": 42}
+    assert summary == {"best_epoch": 3, "epochs": 2, "stopped_by": "max_epochs", "valid": {"ndcg@10": 0.2},
+                       "device": "cpu", "parameters": 42}
     timings = run_timings(result, time.perf_counter() - 5.0)
     assert timings["seconds_per_epoch"] == 2.0 and timings["wall_seconds_this_run"] >= 5.0
 
@@ -22,3 +23,22 @@ def test_run_summary_reports_best_epoch_and_timings_apart():
 def test_run_summary_of_a_run_without_epochs():
     empty = LoopResult(best_epoch=-1, best_metrics={}, best_weights={})
     assert run_timings(empty, time.perf_counter())["seconds_per_epoch"] == 0.0
+
+
+def _fit(tmp_path, **config):
+    """``fit`` over a model with no training: validation NDCG@10 from a fixed sequence per evaluation."""
+    from pipeline_lib.training.loop import LoopConfig, fit
+
+    scores = iter([0.3, 0.2, 0.1, 0.1, 0.1, 0.1])
+    model = torch.nn.Linear(1, 1)
+    return fit(LoopConfig(**config), {"model": model}, {}, lambda epoch: {"train_loss": 0.0},
+               lambda: {"ndcg@10": next(scores)}, tmp_path / "ckpt.safetensors", "run")
+
+
+def test_stopped_by_names_patience_max_epochs_or_the_time_budget(tmp_path):
+    assert _fit(tmp_path / "a", max_epochs=6, patience=2).stopped_by == "patience"
+    assert _fit(tmp_path / "b", max_epochs=2, patience=5).stopped_by == "max_epochs"
+    budget = _fit(tmp_path / "c", max_epochs=6, patience=5, eval_every=2, time_budget_s=1e-9)
+    assert (budget.stopped_by, budget.epochs_run, budget.best_epoch) == ("time_budget", 2, 1)
+    last = _fit(tmp_path / "d", max_epochs=1, patience=5, time_budget_s=1e-9)
+    assert last.stopped_by == "max_epochs"  # the budget ran out at the last epoch: the run was complete anyway
