@@ -26,16 +26,26 @@ from pipeline_lib.errors import PipelineInputError
 LOCK_DIR = Path(".locks")
 
 
+OUTPUT_OPTIONS = frozenset({"--seed"})  # options whose value chooses a stage's outputs (<model>/seed_<s>)
+
+
 def lock_name(argv: Sequence[str]) -> str:
-    """``python -m stages.train demo tiger --params p.yaml`` → ``train-demo-tiger``: the script's name
-    and its positional arguments (option values are skipped: they do not choose the outputs)."""
+    """``python -m stages.train demo tiger --seed 1 --params p.yaml`` → ``train-demo-tiger-seed1``: the
+    script's name, its positional arguments and the ``OUTPUT_OPTIONS`` values (other option values, such
+    as ``--params``, do not choose the outputs), so two training seeds of one model may run side by side."""
     parts = [Path(argv[0]).stem]
-    after_option = False
+    skip_value, keep_as = False, ""
     for arg in argv[1:]:
         if arg.startswith("-"):
-            after_option = "=" not in arg
-        elif after_option:
-            after_option = False
+            option, has_value, value = arg.partition("=")
+            if option in OUTPUT_OPTIONS and has_value:
+                parts.append(f"{option.lstrip('-')}{value}")
+            skip_value = not has_value
+            keep_as = option.lstrip("-") if option in OUTPUT_OPTIONS and not has_value else ""
+        elif skip_value:
+            if keep_as:
+                parts.append(f"{keep_as}{arg}")
+            skip_value, keep_as = False, ""
         else:
             parts.append(arg)
     return "-".join(parts)

@@ -21,8 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
     (["/repo/stages/train.py", "--params", "p.yaml", "demo", "decor"], "train-demo-decor"),
     (["/repo/stages/filter.py", "demo", "--params=p.yaml"], "filter-demo"),
     (["/repo/stages/tables.py", "--out", "reports/tables"], "tables"),
+    (["/repo/stages/train.py", "demo", "tiger", "--seed", "1"], "train-demo-tiger-seed1"),
+    (["/repo/stages/etegrec.py", "--seed=2", "demo", "--params", "p.yaml"], "etegrec-seed2-demo"),
 ])
-def test_lock_name_is_the_stage_and_its_positional_arguments(argv, name):
+def test_lock_name_is_the_stage_its_positional_arguments_and_its_seed(argv, name):
     assert lock_name(argv) == name
 
 
