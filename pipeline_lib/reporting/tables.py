@@ -328,7 +328,8 @@ def _test_cell(frame: pd.DataFrame, decor: pd.Series, rival: pd.Series, results:
     n_other = f"{other.n} seeds" if other.seeded else "unseeded"
     users = f"{over_users.n} users" if over_users is not None else "no ranks files"
     return (
-        f"{MEASURES[metric].label} vs {rival['method']}: p_seeds {_p(over_seeds)} ({ours.n} vs {n_other}), "
+        f"{MEASURES[metric].label} vs {rival['method']}: DECOR {ours.mean - other.mean:+.4f}, "
+        f"p_seeds {_p(over_seeds)} ({ours.n} vs {n_other}), "
         f"p_users {_p(over_users)} ({users})"
     )
 

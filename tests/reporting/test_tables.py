@@ -248,7 +248,8 @@ def test_measured_cells_sit_beside_the_paper_with_significance(tables):
     others = frame[frame["run"] != "decor"]
     assert others[["p_seeds", "significant_seeds", "p_users", "significant_users"]].isna().all().all()
     note = next(n for n in tables["table1"].notes if n.startswith("Scientific, DECOR vs the best other model"))
-    assert f"R@5 vs TIGER: p_seeds {2 * stats.t.sf(t, 2):.3g} (2 vs 2 seeds), p_users {expected:.3g} (40 users)" in note
+    assert (f"R@5 vs TIGER: DECOR +0.4000, p_seeds {2 * stats.t.sf(t, 2):.3g} (2 vs 2 seeds), "
+            f"p_users {expected:.3g} (40 users)") in note
 
 
 def test_cells_keep_mean_sd_and_every_seed(tables):
@@ -293,7 +294,7 @@ def test_a_run_missing_some_seeds_uses_the_rest_and_says_so(tmp_path):
     note = "Scientific, decor: mean over the seeds present; missing reports/metrics/scientific/eval/decor/seed_1.json."
     for name in ("table1", "table2", "table3"):
         assert note in tables[name].notes
-    assert "R@5 vs TIGER: p_seeds not tested (1 vs 2 seeds)" in " ".join(tables["table1"].notes)
+    assert "R@5 vs TIGER: DECOR +0.4250, p_seeds not tested (1 vs 2 seeds)" in " ".join(tables["table1"].notes)
 
 
 def test_protocol_decides_which_paper_numbers_get_a_difference(tmp_path):
