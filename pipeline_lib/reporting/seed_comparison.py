@@ -33,13 +33,14 @@ TEST_METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")
 
 @dataclass(frozen=True)
 class PairComparison:
-    """Model ``a`` against model ``b`` on one metric: means over seeds, Welch's p, disjoint seed ranges."""
+    """Model ``a`` against model ``b`` on one metric: means over seeds, Welch's p (``None``: not tested, a side
+    has fewer than 2 values, e.g. the unseeded popularity floor), disjoint seed ranges."""
 
     a: str
     b: str
     mean_a: float
     mean_b: float
-    p_value: float
+    p_value: float | None
     disjoint: bool
 
     @property
@@ -51,7 +52,8 @@ def compare_pair(a: str, b: str, values_a: Measured, values_b: Measured) -> Pair
     """``a`` vs ``b`` from their per-seed values (any number of seeds each; one seed gives p = 1)."""
     x, y = np.array(list(values_a.per_seed.values())), np.array(list(values_b.per_seed.values()))
     disjoint = bool(x.min() > y.max() or y.min() > x.max())
-    return PairComparison(a, b, float(x.mean()), float(y.mean()), welch_t_test(x, y).p_value, disjoint)
+    p_value = welch_t_test(x, y).p_value if min(len(x), len(y)) >= 2 else None
+    return PairComparison(a, b, float(x.mean()), float(y.mean()), p_value, disjoint)
 
 
 def compare_models(results: DatasetResults, metric: str, models: list[str]) -> list[PairComparison]:
@@ -74,6 +76,11 @@ def _spread(values: Measured, decimals: int) -> list[str]:
             ", ".join(f"{value:.{decimals}f}" for _, value in seeds)]
 
 
+def _evidence(pair: PairComparison) -> str:
+    welch = "Welch not tested" if pair.p_value is None else f"Welch p = {pair.p_value:.3g}"
+    return f"{welch}, seed ranges {'disjoint' if pair.disjoint else 'overlap'}"
+
+
 def render(results: DatasetResults, metrics: tuple[str, ...], models: list[str], level: float = 0.05) -> str:
     """Markdown: per metric, each model's mean, sd, seed range and values, then the pairs whose gap the
     seeds resolve (disjoint ranges or Welch p < ``level``) and a count of those they do not."""
@@ -85,16 +92,15 @@ def render(results: DatasetResults, metrics: tuple[str, ...], models: list[str],
         lines += [f"### {label}", "", tabulate(rows, headers=["model", "mean", "sd", "seed range", "n", "per seed"],
                                                 tablefmt="github"), ""]
         pairs = compare_models(results, metric, models)
-        resolved = [p for p in pairs if p.disjoint or p.p_value < level]
+        resolved = [p for p in pairs if p.disjoint or (p.p_value is not None and p.p_value < level)]
         if resolved:
             lines.append(f"Gaps larger than the seed spread ({label}; disjoint seed ranges or Welch p < {level}):")
             lines.append("")
-            lines += [f"- {p.a} > {p.b}: {p.difference:+.{decimals}f} (Welch p = {p.p_value:.3g}"
-                      f"{', seed ranges disjoint' if p.disjoint else ', seed ranges overlap'})" for p in resolved]
+            lines += [f"- {p.a} > {p.b}: {p.difference:+.{decimals}f} ({_evidence(p)})" for p in resolved]
         else:
             lines.append(f"No gap in {label} is larger than the seed spread.")
         lines += ["", f"Within the seed spread: {len(pairs) - len(resolved)} of {len(pairs)} pairs "
-                      f"(overlapping seed ranges and Welch p ≥ {level}).", ""]
+                      f"(overlapping seed ranges, Welch p ≥ {level} or not tested).", ""]
     return "\n".join(lines)
 
 

@@ -29,6 +29,7 @@ def test_an_unseeded_floor_is_beaten_only_by_every_seed():
     toy = results({"popularity": {None: 0.15}, "x": {1: 0.2, 2: 0.3}, "y": {1: 0.1, 2: 0.3}})
     pairs = {(p.a, p.b): p for p in compare_models(toy, "ndcg@10", ["x", "y", "popularity"])}
     assert pairs["x", "popularity"].disjoint and not pairs["y", "popularity"].disjoint
+    assert pairs["x", "popularity"].p_value is None and pairs["x", "y"].p_value is not None
 
 
 def test_render_states_resolved_and_unresolved_gaps():
