@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import torch
+import transformers
 
-from pipeline_lib.bench.timing import median, peak_memory, reset_peak_memory, seconds, timed
+from pipeline_lib.bench.hf_reference import HFTrainer, TrieConstraint, hf_rank, hf_t5_model
+from pipeline_lib.bench.timing import median, peak_memory, reset_peak_memory, seconds, seconds_and_peak, timed
 from pipeline_lib.decoding.reference import brute_force_topk, naive_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
@@ -39,6 +42,33 @@ class BenchOptions:
             raise ValueError(f"bad benchmark options {self}")
         if self.reference_users < 1 or self.reference_items < 1:
             raise ValueError(f"the reference comparison needs users and items, got {self}")
+
+
+@dataclass(frozen=True)
+class HFOptions:
+    """The comparison with the Hugging Face reference (``--reference hf``, :mod:`pipeline_lib.bench.hf_reference`):
+    ``repeats`` interleaved repeats of ``train_steps`` training steps and of decoding ``eval_users``
+    validation users at each of ``beams``."""
+
+    repeats: int = 3
+    train_steps: int = 50
+    eval_users: int = 1024
+    beams: tuple[int, ...] = (20, 50)
+
+    def __post_init__(self) -> None:
+        if self.repeats < 3:
+            raise ValueError(f"the Hugging Face comparison needs at least 3 interleaved repeats, got {self.repeats}")
+        if self.train_steps < 1 or self.eval_users < 1:
+            raise ValueError(f"the Hugging Face comparison needs ≥ 1 training step and ≥ 1 user, got {self}")
+        if not self.beams or min(self.beams) < 1:
+            raise ValueError(f"the Hugging Face comparison needs beam sizes ≥ 1, got {self.beams}")
+
+    def check_beams(self, top_k: int) -> None:
+        """Every beam must hold the ``top_k`` items both decoders return."""
+        if min(self.beams) < top_k:
+            raise ValueError(
+                f"beam sizes {list(self.beams)} must be ≥ the {top_k} items returned per user (evaluate.ks)"
+            )
 
 
 Inputs = tuple[torch.Tensor, torch.Tensor, float]
@@ -179,4 +209,120 @@ def compare_with_reference(
             sids[: options.reference_items],
             lambda ids: naive_beam_search(model.beam_step_fn(tokens), users, ids, config.beam_size, config.top_k, device),
         ),
+    }
+
+
+def _side(runs: list[tuple[float, int | None]], amounts: list[int], unit: str) -> dict[str, Any]:
+    """One side's repeats (seconds, memory) of ``amounts`` samples or users each → the median rate and memory."""
+    rates = [amount / elapsed for amount, (elapsed, _) in zip(amounts, runs)]
+    peaks = [peak for _, peak in runs]
+    return {
+        f"{unit}_per_s": median(rates),
+        f"{unit}_per_s_repeats": rates,
+        "peak_extra_memory_bytes": None if None in peaks else int(median([float(p) for p in peaks])),
+    }
+
+
+def _versus(ours: dict[str, Any], reference: dict[str, Any], unit: str) -> dict[str, Any]:
+    """Both sides with their ratios: the median over repeats of ours / reference (speed; each repeat's
+    pair ran back to back), and ours / reference of the median memory (None on the CPU)."""
+    rates = zip(ours[f"{unit}_per_s_repeats"], reference[f"{unit}_per_s_repeats"])
+    memory = (ours["peak_extra_memory_bytes"], reference["peak_extra_memory_bytes"])
+    return {
+        "ours": ours,
+        "reference": reference,
+        f"{unit}_per_s_ratio": median([mine / theirs for mine, theirs in rates]),
+        "peak_memory_ratio": None if None in memory or not memory[1] else memory[0] / memory[1],
+    }
+
+
+def measure_against_hf(
+    model: GenerativeRecommender,
+    data: TrainData,
+    optim: OptimConfig,
+    decode: DecodeConfig,
+    seed: int,
+    options: BenchOptions,
+    hf: HFOptions,
+) -> dict[str, Any]:
+    """Our training and decoding against the standard Hugging Face path on the same batches and users.
+
+    The reference is a fresh ``T5ForConditionalGeneration`` of our backbone's sizes (plain T5 = TIGER,
+    whatever our variant), trained by a plain AdamW loop on the padded batches and decoded by
+    ``generate`` constrained by the same trie (:mod:`pipeline_lib.bench.hf_reference`). Both warm up
+    (``options.warmup_steps`` training steps, one decoding batch per beam), then each repeat times
+    ours, then the reference, on repeat ``r``'s first ``train_steps`` batches of our ``batches(r)``,
+    and then for each beam ours, then the reference, on the first ``eval_users`` validation users.
+    Memory: the peak allocated on top of what each timed call began with (CUDA only).
+    """
+    hf.check_beams(decode.top_k)
+    device = data.item_tokens.device
+    ours = GenerativeTrainer(model, data, optim, seed)
+    reference = HFTrainer(hf_t5_model(model.config, device, seed), data, optim)
+    warmup = ours.batches(0)[: max(options.warmup_steps, 1)]
+    model.train()
+    _update(ours, [ours.inputs(index) for index in warmup])
+    reference.train_steps(warmup)
+    steps = min(hf.train_steps, ours.n_batches)
+    histories = data.valid.histories[: hf.eval_users]
+    constraint = TrieConstraint.from_trie(data.trie)
+
+    def decoders(beam: int, users: torch.Tensor) -> tuple[Callable[[], torch.Tensor], Callable[[], torch.Tensor]]:
+        """Ours and the reference decoding ``users`` (history rows) at ``beam``."""
+        config = DecodeConfig(beam_size=beam, batch_size=decode.batch_size, ks=decode.ks)
+        return (
+            partial(rank_generative, model, users, data.item_tokens, data.trie, config, optim.bf16),
+            partial(hf_rank, reference.model, users, data.item_tokens, constraint, beam, decode.top_k,
+                    decode.batch_size, optim.bf16),
+        )
+
+    valid_share = {}
+    for beam in hf.beams:  # warm-up: one batch each; the share of the reference's lists that are items
+        mine, theirs = decoders(beam, histories[: decode.batch_size])
+        mine()
+        valid_share[beam] = float((theirs() >= 0).float().mean())
+    train_runs: dict[str, list[tuple[float, int | None]]] = {"ours": [], "reference": []}
+    decode_runs = {beam: {"ours": [], "reference": []} for beam in hf.beams}
+    samples: list[int] = []
+    for repeat in range(1, hf.repeats + 1):
+        batches = ours.batches(repeat)[:steps]
+        samples.append(sum(len(index) for index in batches))
+        model.train()
+        train_runs["ours"].append(seconds_and_peak(partial(_train_steps, ours, repeat, steps), device))
+        train_runs["reference"].append(seconds_and_peak(partial(reference.train_steps, batches), device))
+        for beam in hf.beams:
+            for side, decoder in zip(("ours", "reference"), decoders(beam, histories)):
+                decode_runs[beam][side].append(seconds_and_peak(decoder, device))
+    users = [len(histories)] * hf.repeats
+    train = {
+        "steps_per_repeat": steps,
+        "batch_size": optim.batch_size,
+        "samples_per_repeat": samples,
+        "warmup_steps": len(warmup),
+        "reference_history_tokens": int(data.train.histories.shape[1] * data.item_tokens.shape[1]),
+        **_versus(_side(train_runs["ours"], samples, "samples"), _side(train_runs["reference"], samples, "samples"),
+                  "samples"),
+    }
+    beams = {
+        f"beam_{beam}": {
+            "beam_size": beam,
+            "reference_valid_item_share": valid_share[beam],
+            **_versus(_side(runs["ours"], users, "users"), _side(runs["reference"], users, "users"), "users"),
+        }
+        for beam, runs in decode_runs.items()
+    }
+    ratios = {"train_samples_per_s": train["samples_per_s_ratio"], "train_peak_memory": train["peak_memory_ratio"]}
+    for name, row in beams.items():
+        ratios[f"users_per_s_{name}"] = row["users_per_s_ratio"]
+        ratios[f"decode_peak_memory_{name}"] = row["peak_memory_ratio"]
+    return {
+        "reference": "transformers.T5ForConditionalGeneration: padded batches, plain AdamW, "
+                     "generate(num_beams, prefix_allowed_tokens_fn) on the same trie",
+        "transformers": transformers.__version__,
+        "repeats": hf.repeats,
+        "reference_parameters": sum(p.numel() for p in reference.model.parameters() if p.requires_grad),
+        "ratios": ratios,
+        "train": train,
+        "decode": {"users": len(histories), "items": data.trie.n_items, "batch_size": decode.batch_size,
+                   "top_k": decode.top_k, **beams},
     }

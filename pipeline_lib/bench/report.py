@@ -18,6 +18,55 @@ def _row(name: str, value: str) -> str:
     return f"| {name} | {value} |"
 
 
+def _memory(value: int | None) -> str:
+    return "n/a" if value is None else f"{value / MIB:,.0f} MiB"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}×"
+
+
+def hf_section(result: dict[str, Any]) -> list[str]:
+    """The ``--reference hf`` comparison: sizes, both sides' medians and ours / reference."""
+    hf = result["hf_reference"]
+    train, decode = hf["train"], hf["decode"]
+    beams = [row for row in decode.values() if isinstance(row, dict)]
+    lines = [
+        "",
+        "## Against the Hugging Face reference",
+        "",
+        f"Reference: {hf['reference']} (transformers {hf['transformers']}, plain T5 = TIGER backbone, "
+        f"{hf['reference_parameters']:,} trainable parameters); device **{result['device_name']}**, "
+        f"{result['cpu_threads']} CPU threads.",
+        f"Sizes: {train['steps_per_repeat']} training steps of batch {train['batch_size']} "
+        f"({'/'.join(str(n) for n in sorted(set(train['samples_per_repeat'])))} samples) per side and repeat, the reference's histories padded to "
+        f"{train['reference_history_tokens']} tokens; {decode['users']} validation users decoded per side, beam and "
+        f"repeat over {decode['items']} items in batches of {decode['batch_size']}, top {decode['top_k']}.",
+        f"Medians of {hf['repeats']} interleaved repeats (ours, reference, ours, …) after "
+        f"{train['warmup_steps']} warm-up steps and one warm-up decoding batch per beam. Ratio = ours / reference "
+        "(speed: median of the per-repeat ratios; > 1 = ours faster. Memory: peak allocated on top of what each "
+        "timed call began with, CUDA only; < 1 = ours needs less).",
+        "",
+        "| measure | ours | reference | ours / reference |",
+        "|---|---|---|---|",
+        f"| training samples/s | {train['ours']['samples_per_s']:,.0f} | {train['reference']['samples_per_s']:,.0f} "
+        f"| {_ratio(train['samples_per_s_ratio'])} |",
+        f"| training peak memory | {_memory(train['ours']['peak_extra_memory_bytes'])} | "
+        f"{_memory(train['reference']['peak_extra_memory_bytes'])} | {_ratio(train['peak_memory_ratio'])} |",
+    ]
+    for row in beams:
+        beam = row["beam_size"]
+        lines += [
+            f"| decoded users/s, beam {beam} | {row['ours']['users_per_s']:,.1f} | "
+            f"{row['reference']['users_per_s']:,.1f} | {_ratio(row['users_per_s_ratio'])} |",
+            f"| decoding peak memory, beam {beam} | {_memory(row['ours']['peak_extra_memory_bytes'])} | "
+            f"{_memory(row['reference']['peak_extra_memory_bytes'])} | {_ratio(row['peak_memory_ratio'])} |",
+        ]
+    shares = ", ".join(f"beam {row['beam_size']}: {100 * row['reference_valid_item_share']:.0f} %" for row in beams)
+    lines += ["", f"Reference lists that are catalogue items (warm-up batch): {shares}."]
+    return lines
+
+
 def markdown(result: dict[str, Any]) -> str:
     """A human-readable summary: what ran where, the medians, and the reference comparison."""
     train, evaluation, reference = result["train"], result["eval"], result["reference"]
@@ -70,6 +119,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"{targets['eval_seconds_for_51k_users']:.2f} s vs ≤ {targets['eval_seconds_max']:.0f} s "
             f"({'met' if targets['eval_met'] else 'missed'}).",
         ]
+    if "hf_reference" in result:
+        lines += hf_section(result)
     return "\n".join(lines) + "\n"
 
 

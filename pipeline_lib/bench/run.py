@@ -7,7 +7,14 @@ from typing import Any
 
 import torch
 
-from pipeline_lib.bench.measure import BenchOptions, compare_with_reference, measure_evaluation, measure_training
+from pipeline_lib.bench.measure import (
+    BenchOptions,
+    HFOptions,
+    compare_with_reference,
+    measure_against_hf,
+    measure_evaluation,
+    measure_training,
+)
 from pipeline_lib.bench.setup import BenchSetup
 from pipeline_lib.bench.timing import device_name, device_slug, memory_kind
 from pipeline_lib.models.generative import GenerativeRecommender
@@ -34,8 +41,9 @@ def paper_targets(setup: BenchSetup, train: dict[str, Any], evaluation: dict[str
     }
 
 
-def run_benchmark(setup: BenchSetup, options: BenchOptions) -> dict[str, Any]:
-    """Training, then evaluation, then the reference comparison (on the briefly trained weights)."""
+def run_benchmark(setup: BenchSetup, options: BenchOptions, hf: HFOptions | None = None) -> dict[str, Any]:
+    """Training, then evaluation, then the reference comparison (on the briefly trained weights); with
+    ``hf``, last, ours against the Hugging Face reference in interleaved repeats (``hf_reference``)."""
     device = setup.data.item_tokens.device
     torch.manual_seed(setup.seed)
     model = GenerativeRecommender(setup.config, setup.codebooks).to(device)
@@ -66,6 +74,10 @@ def run_benchmark(setup: BenchSetup, options: BenchOptions) -> dict[str, Any]:
         "eval": evaluation,
         "reference": compare_with_reference(model, setup.data, setup.sids, setup.decode, options),
     }
+    if hf is not None:
+        result["hf_reference"] = measure_against_hf(
+            model, setup.data, setup.optim, setup.decode, setup.seed, options, hf
+        )
     if device.type == "cuda":
         result["targets"] = paper_targets(setup, train, evaluation)
     return result

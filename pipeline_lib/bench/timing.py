@@ -51,6 +51,19 @@ def peak_memory(device: torch.device) -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+def seconds_and_peak(fn: Callable[[], Any], device: torch.device) -> tuple[float, int | None]:
+    """``fn()``'s wall-clock seconds and, on CUDA, the most memory it allocated on top of what was
+    allocated when it began (activations, gradients, workspaces: not the weights already there);
+    ``None`` on the CPU, whose peak resident set cannot be reset between two calls."""
+    if device.type != "cuda":
+        return seconds(fn, device), None
+    synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    reset_peak_memory(device)
+    elapsed = seconds(fn, device)
+    return elapsed, peak_memory(device) - before
+
+
 def memory_kind(device: torch.device) -> str:
     return "cuda_max_allocated" if device.type == "cuda" else "process_max_rss"
 
