@@ -99,6 +99,19 @@ class DatasetPaths:
     def tokenizer_metrics(self) -> Path:
         return self.metrics / "tokenizer.json"
 
+    # tokenize_letter / tokenize_cost: another tokenizer beside the shared one (None = the shared one)
+    def tokenizer_of(self, method: str | None) -> Path:
+        return self.tokenizer if method is None else self.data / f"tokenizer_{method}"
+
+    def rqvae_of(self, method: str | None) -> Path:
+        return self.tokenizer_of(method) / self.rqvae.name
+
+    def semantic_ids_of(self, method: str | None) -> Path:
+        return self.tokenizer_of(method) / self.semantic_ids.name
+
+    def tokenizer_metrics_of(self, method: str | None) -> Path:
+        return self.tokenizer_metrics if method is None else self.metrics / f"tokenizer_{method}.json"
+
     # train / evaluate (one directory per model: a generative variant or a baseline)
     def model_dir(self, model: str) -> Path:
         return self.data / "models" / model

@@ -34,11 +34,6 @@ class Protocol:
     max_history: int
     beam_size: int
 
-    @property
-    def standard(self) -> bool:
-        """The protocol as its paper defines it (no beam override)."""
-        return PROTOCOLS[self.name] == self
-
     def record(self) -> dict[str, Any]:
         """The keys every eval JSON carries: ``protocol``, ``max_history``, ``beam_size``."""
         return {"protocol": self.name, "max_history": self.max_history, "beam_size": self.beam_size}

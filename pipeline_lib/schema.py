@@ -51,7 +51,11 @@ from pipeline_lib.errors import PipelineInputError
 
 # The names the code knows (tests check them against the code's own tables).
 Source = Literal["demo", "benchmark", "raw", "lcrec"]  # pipeline_lib.data.sources
-Variant = Literal["tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor"]  # models.variants
+Variant = Literal[  # models.variants
+    "tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor", "letter", "cost"
+]
+TokenizerVariant = Literal["letter", "cost"]  # the variants on their own tokenizer (models.variants, .tokenizer)
+TokenizerMethod = Literal["rqvae", "letter", "cost"]  # tokenizer.objectives.METHODS
 TextField = Literal["title", "brand", "main_category", "categories", "features", "description", "details"]
 EmbedDtype = Literal["float32", "float16"]
 FeedForward = Literal["relu", "gelu", "gelu_new", "silu", "gated-relu", "gated-gelu", "gated-gelu_new", "gated-silu"]
@@ -75,6 +79,13 @@ def _device(value: str) -> str:
     if not _DEVICE.fullmatch(value):
         raise ValueError(f"must be auto, cpu, cuda, cuda:N or mps, got {_show(value)}")
     return value
+
+
+def _shared_tokenizer(values: list[str]) -> list[str]:
+    own = [v for v in values if v in get_args(TokenizerVariant)]
+    if own:
+        raise ValueError(f"{', '.join(own)} train(s) on an own tokenizer: list it in tokenizer_variants, not variants")
+    return values
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -296,22 +307,48 @@ class TokenizerTrainSection(Section):
     dead_code_window: int = Field(0, ge=0, description="0 = keep codes; N = re-seed codes unused for N epochs")
 
 
-class TokenizeSection(Section):
-    """``tokenize``: the semantic-ID tokenizer (stage tokenize; DECOR eq. 2–8)."""
+class LetterSection(Section):
+    """``tokenize.letter`` (LetterConfig): L_Sem + α·L_CF + β·L_Div (LETTER eq. 6; equation numbers unchecked
+    against the paper); official code's values."""
 
+    cf_weight: Float = Field(0.01, ge=0, description="α, weight of the collaborative loss L_CF (eq. 4)")
+    div_weight: Float = Field(1e-4, ge=0, description="β, weight of the diversity loss L_Div (eq. 5)")
+    n_clusters: int = Field(10, ge=2, description="k-means clusters of each codebook's codes (L_Div's positives)")
+    cf_temperature: Float = Field(1.0, gt=0, description="L_CF softmax temperature (1 = LETTER's, none)")
+    div_temperature: Float = Field(1.0, gt=0, description="L_Div softmax temperature (1 = LETTER's, none)")
+
+
+class CostSection(Section):
+    """``tokenize.cost`` (CostConfig): α·L_CL + L_RQ (CoST eq. 6); the paper's values (§4.1). Equation and
+    section numbers unchecked against the paper."""
+
+    weight: Float = Field(0.1, ge=0, description="α, weight of the contrastive loss L_CL (eq. 5)")
+    temperature: Float = Field(0.1, gt=0, description="τ of L_CL (cosine similarities)")
+    mse_weight: Float = Field(0.0, ge=0, description="weight of the MSE reconstruction beside L_CL; 0 = CoST's")
+
+
+class TokenizeSection(Section):
+    """``tokenize``: the semantic-ID tokenizers (stages tokenize, tokenize_letter, tokenize_cost; DECOR eq. 2–8)."""
+
+    method: TokenizerMethod = Field(
+        "rqvae",
+        description="the shared tokenizer's loss (stage tokenize): rqvae | cost; letter needs stage tokenize_letter",
+    )
     device: Device = Field("auto", description="auto = cuda when present")
     model: RQVAESection = Field(default_factory=RQVAESection)
     train: TokenizerTrainSection = Field(default_factory=TokenizerTrainSection)
+    letter: LetterSection = Field(default_factory=LetterSection)
+    cost: CostSection = Field(default_factory=CostSection)
 
 
 # ---------------------------------------------------------------- baselines
 
 
-class SASRecSection(Section):
-    """``baselines.sasrec`` (SASRecConfig)."""
+class _AttentionSection(Section):
+    """The shared shape of the Transformer baselines (RecBole's defaults, dim 128 as ETEGRec 4.1.5)."""
 
-    dim: int = Field(256, ge=1, description="item embedding size (divisible by heads)")
-    blocks: int = Field(2, ge=1, description="transformer blocks")
+    dim: int = Field(128, ge=1, description="item (and attribute) embedding size (divisible by heads)")
+    blocks: int = Field(2, ge=1, description="transformer blocks (per stream for FDSA)")
     heads: int = Field(2, ge=1, description="attention heads")
     ffn_dim: int = Field(256, ge=1, description="feed-forward hidden size")
     dropout: Float = _dropout(0.5)
@@ -323,6 +360,12 @@ class SASRecSection(Section):
         return self
 
 
+class SASRecSection(_AttentionSection):
+    """``baselines.sasrec`` (SASRecConfig)."""
+
+    dim: int = Field(256, ge=1, description="item embedding size (divisible by heads)")
+
+
 class GRU4RecSection(Section):
     """``baselines.gru4rec`` (GRU4RecConfig)."""
 
@@ -332,8 +375,44 @@ class GRU4RecSection(Section):
     dropout: Float = _dropout(0.3)
 
 
+class BERT4RecSection(_AttentionSection):
+    """``baselines.bert4rec`` (BERT4RecConfig; RecBole's BERT4Rec defaults at ETEGRec's 128-d embeddings)."""
+
+    ffn_dim: int = Field(512, ge=1, description="feed-forward hidden size")
+    dropout: Float = _dropout(0.2)
+    mask_prob: Float = Field(0.2, gt=0, lt=1, description="cloze: probability that an item becomes [MASK]")
+    last_only_prob: Float = _probability(0.5, "cloze: probability that a sample masks only its last item")
+    lr: Float | None = Field(None, gt=0, description="BERT4Rec's own learning rate; null = baselines.lr")
+
+
+class CaserSection(Section):
+    """``baselines.caser`` (CaserConfig; RecBole's Caser defaults at ETEGRec's 128-d embeddings, the paper's L)."""
+
+    dim: int = Field(128, ge=1, description="item embedding size d (also z's)")
+    L: int = Field(5, ge=1, description="the most recent items convolved (older ones are not read)")
+    n_h: int = Field(16, ge=1, description="horizontal filters per height 1..L")
+    n_v: int = Field(8, ge=1, description="vertical filters")
+    dropout: Float = _dropout(0.4)
+
+
+class FDSASection(_AttentionSection):
+    """``baselines.fdsa`` (FDSAConfig): item- and feature-level self-attention streams."""
+
+
+class S3RecSection(_AttentionSection):
+    """``baselines.s3rec`` (S3RecConfig): the encoder, its pre-training phase and RecBole's loss weights."""
+
+    pretrain_epochs: int = Field(100, ge=0, description="self-supervised pre-training epochs before fine-tuning")
+    pretrain_lr: Float = Field(1e-3, gt=0, description="pre-training AdamW learning rate (RecBole's; fine-tuning: baselines.lr)")
+    mask_ratio: Float = Field(0.2, gt=0, lt=1, description="probability that an item is masked for MIP/MAP")
+    aap_weight: Float = Field(1.0, ge=0, description="weight of associated attribute prediction")
+    mip_weight: Float = Field(0.2, ge=0, description="weight of masked item prediction")
+    map_weight: Float = Field(1.0, ge=0, description="weight of masked attribute prediction")
+    sp_weight: Float = Field(0.5, ge=0, description="weight of segment prediction")
+
+
 class BaselinesSection(Section):
-    """``baselines``: ID-based sequential baselines (stage baseline; BaselineConfig + one section per model)."""
+    """``baselines``: sequential baselines (stage baseline; BaselineConfig + one section per model)."""
 
     batch_size: int = Field(256, ge=1, description="training samples per step; also users per ranking batch")
     lr: Float = Field(1e-3, gt=0, description="Adam(W) learning rate, constant")
@@ -346,6 +425,10 @@ class BaselinesSection(Section):
     device: Device = Field("auto", description="auto = cuda when present")
     sasrec: SASRecSection = Field(default_factory=SASRecSection)
     gru4rec: GRU4RecSection = Field(default_factory=GRU4RecSection)
+    bert4rec: BERT4RecSection = Field(default_factory=BERT4RecSection)
+    caser: CaserSection = Field(default_factory=CaserSection)
+    fdsa: FDSASection = Field(default_factory=FDSASection)
+    s3rec: S3RecSection = Field(default_factory=S3RecSection)
 
 
 # ---------------------------------------------------------------- ETEGRec
@@ -486,8 +569,13 @@ class Params(Section):
     filter: FilterSection = Field(default_factory=FilterSection)
     embed: EmbedSection = Field(default_factory=EmbedSection)
     model: ModelSection = Field(default_factory=ModelSection)
-    variants: Annotated[list[Variant], AfterValidator(_unique)] = Field(
-        default_factory=lambda: list(get_args(Variant)), min_length=1, description="Table 2 rows trained and evaluated"
+    variants: Annotated[list[Variant], AfterValidator(_unique), AfterValidator(_shared_tokenizer)] = Field(
+        default_factory=lambda: [v for v in get_args(Variant) if v not in get_args(TokenizerVariant)],
+        min_length=1, description="Table 2 rows trained and evaluated on the shared tokenizer (stage train)",
+    )
+    tokenizer_variants: Annotated[list[TokenizerVariant], AfterValidator(_unique)] = Field(
+        default_factory=lambda: list(get_args(TokenizerVariant)),
+        description="Table 1 rows: TIGER on the LETTER / CoST tokenizer (stages train_tokenized, evaluate_tokenized)",
     )
     train: TrainSection = Field(default_factory=TrainSection)
     evaluate: EvaluateSection = Field(default_factory=EvaluateSection)

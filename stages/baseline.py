@@ -1,10 +1,17 @@
-"""Stage baseline: an ID-based sequential recommender (SASRec or GRU4Rec) trained, then tested by full ranking."""
+"""Stage baseline: a sequential recommender (SASRec, GRU4Rec, BERT4Rec, Caser, FDSA or S3Rec) trained, then tested
+by full ranking.
+
+FDSA and S3Rec also read the item attributes (category levels, brand) from the raw metadata; S3Rec
+pre-trains for ``baselines.s3rec.pretrain_epochs`` epochs before the shared fine-tuning loop.
+"""
 
 import time
+from functools import partial
 
 import torch
 
 from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.data.attributes import load_attribute_table
 from pipeline_lib.data.store import read_split
 from pipeline_lib.device import resolve_device
 from pipeline_lib.io import atomic_directory, write_json, write_parquet
@@ -14,7 +21,9 @@ from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.protocol import add_seed_argument, decode_settings, training_seed
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
+from pipeline_lib.training.s3rec import pretrain_s3rec, pretraining_sequences
 from pipeline_lib.training.sequential import (
+    ATTRIBUTE_MODELS,
     SEQUENTIAL_MODELS,
     BaselineConfig,
     rank_sequential,
@@ -22,22 +31,24 @@ from pipeline_lib.training.sequential import (
     save_sequential,
     sequential_data,
     train_sequential,
+    training_objective,
 )
 
 
 def main() -> None:
     parser = dataset_argparser(__doc__)
-    parser.add_argument("model", choices=sorted(SEQUENTIAL_MODELS))
+    parser.add_argument("model", choices=sorted({*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}))
     add_seed_argument(parser)
     args = parser.parse_args()
     params = load_params(args.params)
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
     section = stage_section(params, spec, "baselines")
-    shared = {key: value for key, value in section.items() if key not in SEQUENTIAL_MODELS}
+    shared = {key: value for key, value in section.items() if key not in {*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}}
     device = resolve_device(shared.pop("device", "auto"))
-    optim = make_config(BaselineConfig, shared, args.params, "baselines")
-    model_values = section.get(args.model) or {}
+    model_values = dict(section.get(args.model) or {})
+    own_lr = model_values.pop("lr", None)  # a model's own learning rate (BERT4Rec) replaces baselines.lr
+    optim = make_config(BaselineConfig, shared | ({} if own_lr is None else {"lr": own_lr}), args.params, "baselines")
     protocol, decode = decode_settings(params, spec, args.params)
     ks, max_len = decode.ks, protocol.max_history
     seed = training_seed(params, args.seed, args.params)
@@ -45,9 +56,11 @@ def main() -> None:
 
     split = read_split(paths)
     train, valid, test = sequential_data(split, max_len, device)
+    attributes = load_attribute_table(spec, paths, split.items).ids if args.model in ATTRIBUTE_MODELS else None
+    builder = SEQUENTIAL_MODELS.get(args.model) or partial(ATTRIBUTE_MODELS[args.model], attributes=attributes)
     torch.manual_seed(seed)
     model = make_config(
-        lambda **values: SEQUENTIAL_MODELS[args.model](len(split.items), max_len, values),
+        lambda **values: builder(len(split.items), max_len, values),
         model_values,
         args.params,
         f"baselines.{args.model}",
@@ -57,9 +70,12 @@ def main() -> None:
         params={"model": args.model, "config": model.config, "baselines": optim, "ks": ks, "max_seq_len": max_len,
                 "seed": seed},
         files=[paths.train, paths.valid, paths.items],
+        tensors={} if attributes is None else {"item_attributes": attributes},
     )
 
     started = time.perf_counter()
+    # S3Rec's pre-training phase (its final epoch's mean losses go to the train metrics); re-run on a resume
+    pretraining = pretrain_s3rec(model, pretraining_sequences(train), optim, seed) if args.model == "s3rec" else []
     checkpoint = paths.checkpoint(name)
     result = train_sequential(
         model, train, valid, optim, ks, seed, checkpoint, run_id, paths.curve(name)
@@ -91,8 +107,9 @@ def main() -> None:
         {
             **run_summary(result, device, trainable),
             "seed": seed,
-            "loss": optim.loss,
+            "loss": training_objective(model, optim.loss),
             "exclude_history": optim.exclude_history,
+            **({"pretraining": {"epochs": len(pretraining), **pretraining[-1]}} if pretraining else {}),
         },
     )
     write_json(paths.timings(name), run_timings(result, started))

@@ -45,8 +45,9 @@ def main() -> None:
     seed = training_seed(params, args.seed, args.params)
     name = run_name(args.variant, seed)
 
-    codebooks = load_codebooks(paths.rqvae)
-    sids = read_semantic_ids(paths.semantic_ids)
+    tokenizer = VARIANTS[args.variant].tokenizer
+    codebooks = load_codebooks(paths.rqvae_of(tokenizer))
+    sids = read_semantic_ids(paths.semantic_ids_of(tokenizer))
     data, test = generative_data(read_split(paths), sids, codebooks.shape[1], protocol.max_history, device)
     model = load_generative(paths.model_weights(name), codebooks, device)
 

@@ -1,4 +1,5 @@
-"""Stage train: one generative recommender variant (TIGER or a DECOR ablation, Table 2) on one dataset.
+"""Stage train: one generative recommender variant (TIGER or a DECOR ablation, Table 2; or TIGER on the
+LETTER / CoST tokenizer, Table 1) on one dataset.
 
 Data-parallel over N processes (GPUs, or CPU processes) when launched by
 ``accelerate launch --multi_gpu --num_processes N -m stages.train <dataset> <variant>``.
@@ -43,8 +44,9 @@ def main() -> None:
     name = run_name(args.variant, seed)
 
     max_len = protocol.max_history
-    codebooks = load_codebooks(paths.rqvae)
-    sids = read_semantic_ids(paths.semantic_ids)
+    tokenizer = VARIANTS[args.variant].tokenizer  # letter / cost: their own tokenizer, else the shared one
+    codebooks = load_codebooks(paths.rqvae_of(tokenizer))
+    sids = read_semantic_ids(paths.semantic_ids_of(tokenizer))
     data, _ = generative_data(read_split(paths), sids, codebooks.shape[1], max_len, device)
     config = dataset_variant_config(args.variant, params, spec, codebooks)
     torch.manual_seed(seed)
@@ -52,7 +54,7 @@ def main() -> None:
     run_id = run_fingerprint(
         params={"model": config, "train": resume_settings(optim), "evaluate": decode, "max_seq_len": max_len,
                 "seed": seed},
-        files=[paths.train, paths.valid, paths.semantic_ids, paths.rqvae],
+        files=[paths.train, paths.valid, paths.semantic_ids_of(tokenizer), paths.rqvae_of(tokenizer)],
     )
 
     steps = steps_path(paths.curve(name))  # a declared output: header-only unless diagnostics are logged

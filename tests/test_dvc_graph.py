@@ -54,6 +54,15 @@ def test_every_data_dependency_is_a_stage_output(variants, tmp_path):
         figure_inputs = upstream(repo, "figures@demo")
         assert (f"train@demo-decor-{seeds[0]}" in figure_inputs) == ("decor" in variants)
         assert "tokenize@demo" in figure_inputs and "tables" in {s.name for s in repo.index.stages}
+        # Table 1's LETTER / CoST rows: TIGER on its own tokenizer; LETTER's reads the first seed's SASRec
+        own = {s.name for s in repo.index.stages if s.name.startswith("train_tokenized@")}
+        assert own == {f"train_tokenized@demo-{v}-{s}" for v in params["tokenizer_variants"] for s in seeds}
+        letter_inputs = upstream(repo, f"evaluate_tokenized@demo-letter-{seeds[-1]}")
+        assert {"tokenize_letter@demo", f"baseline@demo-sasrec-{seeds[0]}"} <= letter_inputs
+        cost_inputs = upstream(repo, f"evaluate_tokenized@demo-cost-{seeds[-1]}")
+        assert "tokenize_cost@demo" in cost_inputs
+        assert not any(n.startswith(("baseline@", "tokenize@")) for n in cost_inputs)
+        assert "tokenize_letter@demo" not in upstream(repo, f"train@demo-{variants[0]}-{seeds[0]}")
     finally:
         repo.close()
 
@@ -70,7 +79,26 @@ def test_seeds_override_adds_one_run_per_seed_of_every_trained_model(tmp_path):
             assert sorted(n for n in names if n.rsplit("-", 1)[0] == prefix) == [f"{prefix}-{s}" for s in (7, 8, 9)]
         assert sorted(n for n in names if n.startswith("etegrec@")) == ["etegrec@demo-7", "etegrec@demo-8", "etegrec@demo-9"]
         assert [n for n in names if n.startswith(("tokenize@", "popularity@"))] == ["tokenize@demo", "popularity@demo"]
+        letter = next(s for s in repo.index.stages if s.name == "tokenize_letter@demo")  # seeds[0]'s SASRec only
+        assert [d.def_path for d in letter.deps if "sasrec" in d.def_path] == [
+            "data/demo/models/sasrec/seed_7/item_embeddings.safetensors"
+        ]
         outs = {out.def_path for out in repo.index.outs}
         assert "reports/metrics/demo/eval/decor/seed_9.json" in outs and "data/demo/ranks/sasrec/seed_7.parquet" in outs
+    finally:
+        repo.close()
+
+
+def test_no_tokenizer_variants_leaves_no_tokenized_runs(tmp_path):
+    """``tokenizer_variants: []`` drops the LETTER / CoST training runs; the tokenizers themselves stay."""
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "tokenizer_variants": [], "datasets": ["demo"]}))
+    repo = Repo.init(tmp_path, no_scm=True)
+    try:
+        repo.index.check_graph()
+        names = {s.name for s in repo.index.stages}
+        assert not any(n.startswith(("train_tokenized@", "evaluate_tokenized@")) for n in names)
+        assert {"tokenize_letter@demo", "tokenize_cost@demo"} <= names
     finally:
         repo.close()

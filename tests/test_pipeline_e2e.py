@@ -73,7 +73,7 @@ def test_every_model_is_evaluated_per_seed_and_beats_popularity(reproduced: Path
     floor = _metric(reproduced, "popularity")["recall@10"]
     variants = ("tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor")
     for seed in SEEDS:
-        for model in variants + ("sasrec", "gru4rec", "etegrec"):
+        for model in variants + ("sasrec", "gru4rec", "fdsa", "s3rec", "etegrec"):
             assert set(_metric(reproduced, model, seed)) == {"recall@5", "recall@10", "ndcg@5", "ndcg@10"}
         for model in MODELS_ABOVE_POPULARITY:
             assert _metric(reproduced, model, seed)["recall@10"] > floor, (model, seed)

@@ -25,6 +25,8 @@ from pipeline_lib.schema import (
     Source,
     TableFormat,
     TextField,
+    TokenizerMethod,
+    TokenizerVariant,
     Variant,
 )
 
@@ -66,6 +68,10 @@ CASES = [
     (("demo", "noise_rate"), 1.2, "demo.noise_rate", "must be ≤ 1"),
     (("download", "retries"), -1, "download.retries", "must be ≥ 0"),
     (("baselines", "sasrec", "heads"), 3, "baselines.sasrec", "dim (256) must be divisible by heads (3)"),
+    (("baselines", "bert4rec", "heads"), 3, "baselines.bert4rec", "dim (128) must be divisible by heads (3)"),
+    (("baselines", "bert4rec", "mask_prob"), 0, "baselines.bert4rec.mask_prob", "must be > 0, got 0"),
+    (("baselines", "caser", "L"), 0, "baselines.caser.L", "must be ≥ 1, got 0"),
+    (("baselines", "caser", "dropout"), 1.0, "baselines.caser.dropout", "must be < 1"),
     (("embed", "fields"), [], "embed.fields", "at least 1"),
     # bad enum
     (("etegrec", "schedule"), "both", "etegrec.schedule", "'alternate', 'joint' or 'frozen'"),
@@ -78,6 +84,11 @@ CASES = [
     (("catalog", "demo", "source"), "ftp", "catalog.demo.source", "must be one of 'demo', 'benchmark'"),
     (("variants",), ["tiger", "tigr"], "variants[1]", "got 'tigr'"),
     (("variants",), ["tiger", "tiger"], "variants", "must not repeat a name, got tiger twice"),
+    (("variants",), ["tiger", "letter"], "variants", "letter train(s) on an own tokenizer: list it in tokenizer_"),
+    (("tokenizer_variants",), ["decor"], "tokenizer_variants[0]", "got 'decor'"),
+    (("tokenize", "method"), "vqvae", "tokenize.method", "got 'vqvae'"),
+    (("tokenize", "letter", "n_clusters"), 1, "tokenize.letter.n_clusters", "must be ≥ 2, got 1"),
+    (("tokenize", "cost", "temperature"), 0, "tokenize.cost.temperature", "must be > 0, got 0"),
     # bad device
     (("train", "device"), "gpu", "train.device", "must be auto, cpu, cuda, cuda:N or mps, got 'gpu'"),
     (("embed", "device"), "cuda:x", "embed.device", "got 'cuda:x'"),
@@ -175,9 +186,11 @@ def test_schema_names_match_the_code():
     from pipeline_lib.text.template import FIELDS
     from pipeline_lib.protocol import PROTOCOLS
     from pipeline_lib.training.etegrec import SCHEDULES
+    from pipeline_lib.tokenizer.objectives import METHODS
     from pipeline_lib.training.sequential import LOSSES
 
-    pairs = [(Variant, VARIANTS), (Source, SOURCES), (TableFormat, FORMATS), (EmbedDtype, DTYPES),
+    own_tokenizer = {name for name, switches in VARIANTS.items() if switches.tokenizer}
+    pairs = [(Variant, VARIANTS), (TokenizerVariant, own_tokenizer), (TokenizerMethod, METHODS), (Source, SOURCES), (TableFormat, FORMATS), (EmbedDtype, DTYPES),
              (TextField, FIELDS), (EtegrecSchedule, SCHEDULES), (ProtocolName, PROTOCOLS),
              (BaselineLoss, LOSSES), (SiaSpace, SIA_SPACES), (BosQueryInit, BOS_QUERY_INITS)]
     for literal, names in pairs:
@@ -188,12 +201,17 @@ def test_schema_defaults_match_the_config_dataclasses():
     from pipeline_lib.data.demo import DemoConfig
     from pipeline_lib.evaluation import DecodeConfig
     from pipeline_lib.models.etegrec import AlignmentConfig
+    from pipeline_lib.models.fdsa import FDSAConfig
     from pipeline_lib.models.generative import GenRecConfig
+    from pipeline_lib.models.bert4rec import BERT4RecConfig
+    from pipeline_lib.models.caser import CaserConfig
     from pipeline_lib.models.gru4rec import GRU4RecConfig
+    from pipeline_lib.models.s3rec import S3RecConfig
     from pipeline_lib.models.sasrec import SASRecConfig
     from pipeline_lib.reporting.gate import GateConfig
     from pipeline_lib.reporting.tables import TablesConfig
     from pipeline_lib.reporting.tsne import Figure4Config
+    from pipeline_lib.tokenizer.objectives import CostConfig, LetterConfig
     from pipeline_lib.tokenizer.rqvae import RQVAEConfig
     from pipeline_lib.tokenizer.training import TrainConfig
     from pipeline_lib.training.etegrec import JointOptimConfig
@@ -204,8 +222,12 @@ def test_schema_defaults_match_the_config_dataclasses():
     sections = [
         (defaults["train"], OptimConfig), (defaults["evaluate"], DecodeConfig), (defaults["model"], GenRecConfig),
         (defaults["tokenize"]["model"], RQVAEConfig), (defaults["tokenize"]["train"], TrainConfig),
+        (defaults["tokenize"]["letter"], LetterConfig), (defaults["tokenize"]["cost"], CostConfig),
         (defaults["baselines"], BaselineConfig), (defaults["baselines"]["sasrec"], SASRecConfig),
-        (defaults["baselines"]["gru4rec"], GRU4RecConfig), (defaults["etegrec"], JointOptimConfig),
+        (defaults["baselines"]["gru4rec"], GRU4RecConfig), (defaults["baselines"]["bert4rec"], BERT4RecConfig),
+        (defaults["baselines"]["caser"], CaserConfig), (defaults["etegrec"], JointOptimConfig),
+        (defaults["baselines"]["gru4rec"], GRU4RecConfig), (defaults["baselines"]["fdsa"], FDSAConfig),
+        (defaults["baselines"]["s3rec"], S3RecConfig), (defaults["etegrec"], JointOptimConfig),
         (defaults["etegrec"], AlignmentConfig), (defaults["etegrec"]["backbone"], GenRecConfig),
         (defaults["figures"], Figure4Config), (defaults["tables"], TablesConfig), (defaults["gate"], GateConfig),
         (defaults["demo"], DemoConfig),

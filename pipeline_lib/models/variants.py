@@ -1,4 +1,5 @@
-"""The six rows of DECOR's Table 2 as switches on the generative recommender."""
+"""DECOR's Table 2 rows as switches on the generative recommender, and Table 1's LETTER / CoST rows:
+TIGER's switches on another tokenizer (stages tokenize_letter / tokenize_cost)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class VariantSwitches:
     fusion: bool  # frozen pretrained codebooks + collaborative embeddings (eq. 9–11)
     composition: bool  # contextualized token composition (eq. 12–18)
     bos: bool  # learnable BOS queries (eq. 19)
+    tokenizer: str | None = None  # a tokenize.method with its own tokenizer (data/<ds>/tokenizer_<method>); None = shared
 
 
 VARIANTS: dict[str, VariantSwitches] = {
@@ -25,6 +27,8 @@ VARIANTS: dict[str, VariantSwitches] = {
     "pretrained": VariantSwitches(fusion=True, composition=False, bos=False),
     "pretrained_tokcomp": VariantSwitches(fusion=True, composition=True, bos=False),
     "decor": VariantSwitches(fusion=True, composition=True, bos=True),
+    "letter": VariantSwitches(fusion=False, composition=False, bos=False, tokenizer="letter"),
+    "cost": VariantSwitches(fusion=False, composition=False, bos=False, tokenizer="cost"),
 }
 
 

@@ -11,6 +11,7 @@ import torch
 from pipeline_lib.device import resolve_device
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.params import make_config
+from pipeline_lib.tokenizer.objectives import METHODS, CostConfig, LetterConfig
 from pipeline_lib.tokenizer.rqvae import RQVAEConfig
 from pipeline_lib.tokenizer.training import TrainConfig
 
@@ -21,6 +22,9 @@ class TokenizeSettings:
     train: TrainConfig
     device: torch.device
     seed: int
+    method: str  # rqvae | letter | cost (pipeline_lib.tokenizer.objectives)
+    letter: LetterConfig
+    cost: CostConfig
 
 
 def tokenize_settings(
@@ -28,7 +32,8 @@ def tokenize_settings(
 ) -> TokenizeSettings:
     """The ``tokenize`` section (with the dataset's overrides applied): ``model`` → :class:`RQVAEConfig`
     (``input_dim`` is always the embeddings' width), ``train`` → :class:`TrainConfig`, ``device``:
-    ``auto``, ``cpu``, ``cuda``, ``cuda:1``…; the seed is the top-level ``seed``."""
+    ``auto``, ``cpu``, ``cuda``, ``cuda:1``…; ``method`` with its ``letter`` / ``cost`` weights
+    (:class:`LetterConfig`, :class:`CostConfig`); the seed is the top-level ``seed``."""
     if not section:
         raise PipelineInputError(params_path, "missing section", field="tokenize")
     seed = params.get("seed")
@@ -40,4 +45,10 @@ def tokenize_settings(
     device = make_config(resolve_device, {"device": str(section.get("device", "auto"))}, params_path, "tokenize.device")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise PipelineInputError(params_path, "device is cuda but no GPU is available", field="tokenize.device")
-    return TokenizeSettings(model=model, train=train, device=device, seed=seed)
+    method = section.get("method", "rqvae")
+    if method not in METHODS:
+        problem = f"must be one of {', '.join(METHODS)}, got {method!r}"
+        raise PipelineInputError(params_path, problem, field="tokenize.method")
+    letter = make_config(LetterConfig, dict(section.get("letter") or {}), params_path, "tokenize.letter")
+    cost = make_config(CostConfig, dict(section.get("cost") or {}), params_path, "tokenize.cost")
+    return TokenizeSettings(model=model, train=train, device=device, seed=seed, method=method, letter=letter, cost=cost)

@@ -9,7 +9,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from pipeline_lib.tokenizer.codebooks import kmeans_init, reseed_dead_codes
-from pipeline_lib.tokenizer.losses import batch_loss
+from pipeline_lib.tokenizer.objectives import Objective
 from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig
 
 
@@ -61,16 +61,21 @@ def new_rqvae(config: RQVAEConfig, seed: int, device: torch.device) -> RQVAE:
     return model.to(device)
 
 
-def train_rqvae(model: RQVAE, x: Tensor, config: TrainConfig, seed: int, progress: bool = True) -> TrainHistory:
-    """Minimise L_SQ (eq. 6–8) with AdamW over shuffled mini-batches of ``x`` [n, D] (on the model's device).
+def train_rqvae(
+    model: RQVAE, x: Tensor, config: TrainConfig, seed: int, progress: bool = True, objective: Objective | None = None
+) -> TrainHistory:
+    """Minimise ``objective`` (default L_SQ, eq. 6–8; LETTER's or CoST's, :mod:`.objectives`) with AdamW
+    over shuffled mini-batches of ``x`` [n, D] (on the model's device).
 
     Deterministic for a fixed seed on a given device: the shuffling and re-seeding draw from a
     generator seeded with ``seed`` and k-means uses ``seed`` as its random state.
     """
     n = x.shape[0]
     levels, size = model.config.levels, model.config.codebook_size
+    objective = objective or Objective()
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    parameters = [*model.parameters(), *objective.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     history = TrainHistory()
     window_used = torch.zeros(levels, size, dtype=torch.bool, device=x.device)
     bar = tqdm(range(config.epochs), desc="rq-vae", unit="epoch", disable=not progress, mininterval=1.0)
@@ -78,15 +83,16 @@ def train_rqvae(model: RQVAE, x: Tensor, config: TrainConfig, seed: int, progres
         order = torch.randperm(n, generator=generator).to(x.device)
         if epoch == 0 and config.kmeans_init:
             kmeans_init(model, x[order[: max(config.batch_size, size)]], seed)
+        objective.start_epoch(model, epoch)
         used = torch.zeros_like(window_used)
         sums = torch.zeros(2, device=x.device)
         for batch in order.split(config.batch_size):
             xb = x[batch]
-            loss, out = batch_loss(model, xb)
+            total, loss, out = objective(model, xb, batch)
             optimizer.zero_grad(set_to_none=True)
-            loss.total.backward()
+            total.backward()
             optimizer.step()
-            sums += torch.stack([loss.total, loss.recon]).detach() * len(batch)
+            sums += torch.stack([total, loss.recon]).detach() * len(batch)
             used.scatter_(1, out.quant.codes.T, True)
         window_used |= used
         mean_loss, mean_recon = (sums / n).tolist()

@@ -1,4 +1,5 @@
-"""Training and full-ranking evaluation of the ID-based sequential baselines (SASRec, GRU4Rec).
+"""Training and full-ranking evaluation of the sequential baselines: ID-based (SASRec, GRU4Rec, BERT4Rec, Caser)
+and attribute-aware (FDSA, S³Rec; S³Rec's pre-training phase is ``pipeline_lib.training.s3rec``).
 
 Each training example is one prefix of a training sequence (``prefix_samples``, the generative
 models' examples) predicting its next item from the representation at the last position; with a
@@ -7,6 +8,11 @@ each history laid out exactly as at inference. The loss is full-softmax cross-en
 (``ce``, the default here) or the original SASRec binary cross-entropy with one uniformly drawn
 negative per example (``bce``). Evaluation scores every item, takes the top K and goes through the
 metric code every model shares; history items stay rankable unless ``exclude_history`` is set.
+
+Two optional hooks, both absent from SASRec and GRU4Rec: a model's ``output_bias`` [n_items] is added
+to every item score (BERT4Rec's b^O, Caser's b'), and a model with its own objective defines
+``training_loss(histories, targets)``, used on each batch of prefix samples instead of ``ce``/``bce``
+(BERT4Rec's cloze task).
 """
 
 from __future__ import annotations
@@ -25,17 +31,35 @@ from tqdm.auto import tqdm
 from pipeline_lib.data.split import SplitData
 from pipeline_lib.io import write_json, write_tensors
 from pipeline_lib.metrics import ranking_metrics
+from pipeline_lib.models.bert4rec import BERT4Rec, BERT4RecConfig
+from pipeline_lib.models.caser import Caser, CaserConfig
+from pipeline_lib.models.fdsa import FDSA, FDSAConfig
 from pipeline_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
+from pipeline_lib.models.s3rec import S3Rec, S3RecConfig
 from pipeline_lib.models.sasrec import SASRec, SASRecConfig
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 from pipeline_lib.training.samples import Samples, evaluation_samples, prefix_samples
 
-SequentialModel = SASRec | GRU4Rec
+SequentialModel = SASRec | GRU4Rec | BERT4Rec | Caser | FDSA | S3Rec
 
 # name → builder(n_items, max_len, the model's params sub-section)
 SEQUENTIAL_MODELS: dict[str, Callable[[int, int, dict[str, Any]], SequentialModel]] = {
     "sasrec": lambda n_items, max_len, values: SASRec(SASRecConfig(n_items=n_items, max_len=max_len, **values)),
     "gru4rec": lambda n_items, max_len, values: GRU4Rec(GRU4RecConfig(n_items=n_items, **values)),
+    "bert4rec": lambda n_items, max_len, values: BERT4Rec(
+        BERT4RecConfig(n_items=n_items, max_len=max_len, **values)
+    ),
+    "caser": lambda n_items, max_len, values: Caser(CaserConfig(n_items=n_items, **values)),
+}
+# Attribute-aware models: builder(n_items, max_len, params sub-section, item → attribute-id table [n_items, W]);
+# the stage reads the table (pipeline_lib.data.attributes) only for these. n_attributes = the table's largest id.
+ATTRIBUTE_MODELS: dict[str, Callable[[int, int, dict[str, Any], Tensor], SequentialModel]] = {
+    "fdsa": lambda n_items, max_len, values, attributes: FDSA(
+        FDSAConfig(n_items=n_items, max_len=max_len, n_attributes=int(attributes.max()), **values), attributes
+    ),
+    "s3rec": lambda n_items, max_len, values, attributes: S3Rec(
+        S3RecConfig(n_items=n_items, max_len=max_len, n_attributes=int(attributes.max()), **values), attributes
+    ),
 }
 LOSSES = ("ce", "bce")
 
@@ -61,15 +85,27 @@ class BaselineConfig:
 
 
 def item_scores(model: SequentialModel, histories: Tensor) -> Tensor:
-    """``[B, n_items]``: last-position representation · item embedding table."""
-    return model(histories) @ model.item_embeddings().T
+    """``[B, n_items]``: last-position representation · item embedding table (+ the model's ``output_bias``)."""
+    scores = model(histories) @ model.item_embeddings().T
+    bias = getattr(model, "output_bias", None)
+    return scores if bias is None else scores + bias
+
+
+def training_objective(model: SequentialModel, loss: str) -> str:
+    """What the model trains on, for the run's metrics: ``cloze`` for a model with its own ``training_loss``
+    (BERT4Rec, the only one), else the ``loss`` setting."""
+    return "cloze" if hasattr(model, "training_loss") else loss
 
 
 def sequential_loss(
     model: SequentialModel, histories: Tensor, targets: Tensor, loss: str, negatives: Tensor | None = None
 ) -> Tensor:
     """Mean over the batch of ``ce``: −log softmax(scores)[target] over all items, or
-    ``bce``: −log σ(s⁺) − log(1 − σ(s⁻)) with ``negatives`` [B] the sampled items (SASRec's objective)."""
+    ``bce``: −log σ(s⁺) − log(1 − σ(s⁻)) with ``negatives`` [B] the sampled items (SASRec's objective),
+    s including the model's ``output_bias`` if it has one. A model's own ``training_loss`` replaces both."""
+    own_loss = getattr(model, "training_loss", None)
+    if own_loss is not None:
+        return own_loss(histories, targets)
     if loss == "ce":
         return F.cross_entropy(item_scores(model, histories), targets)
     if negatives is None:
@@ -77,6 +113,9 @@ def sequential_loss(
     representation, table = model(histories), model.item_embeddings()
     positive = (representation * table[targets]).sum(dim=-1)
     negative = (representation * table[negatives]).sum(dim=-1)
+    bias = getattr(model, "output_bias", None)
+    if bias is not None:
+        positive, negative = positive + bias[targets], negative + bias[negatives]
     return (F.softplus(-positive) + F.softplus(negative)).mean()
 
 

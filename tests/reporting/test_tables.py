@@ -226,7 +226,10 @@ def test_measured_cells_sit_beside_the_paper_with_significance(tables):
     assert row(scientific, "DECOR")[2] == "**0.7250 \u00b1 0.0354**\\*S\\*U (paper 0.0301\\*, +2308.6%)"
     # SASRec (10/40, 12/40) is ours under `decor`, the paper's SASRec row the ETEGRec paper's: no difference
     assert row(scientific, "SASRec")[3] == "0.2750 \u00b1 0.0354 (paper 0.0406 [E])"
-    assert row(scientific, "Caser")[2] == "0.0172 (reported)"
+    assert row(scientific, "FDSA")[2] == "missing (paper 0.0261)"  # run by the pipeline, no metrics here
+    assert row(scientific, "P5-SID")[2].endswith("(reported)")  # not run by the pipeline, and the notes say why
+    assert "- P5-SID and P5-CID are the paper's numbers (reported), not run here" in render_markdown(tables["table1"])
+    assert row(scientific, "Caser")[2] == "missing (paper 0.0172)"  # run by dvc.yaml, not in this repo
     assert row(scientific, "ETEGRec")[2] == "missing (paper 0.0272)"
     assert row(md["Instrument"], "DECOR")[3] == "**0.0610** (reported)"  # no * in the paper
     frame = tables["table1"].frame
@@ -361,7 +364,9 @@ def test_missing_runs_and_ties(tables):
     assert row(demo, "Popularity")[2:] == ["_0.2500_", "_0.2500_", "_0.1250_", "_0.1250_"]  # unseeded
     assert row(demo, "DECOR")[2:] == ["missing"] * 4
     assert row(demo, "TIGER")[2:] == ["missing"] * 4
-    assert row(demo, "Caser")[2:] == ["\u2014"] * 4
+    assert row(demo, "FDSA")[2:] == ["missing"] * 4
+    assert row(demo, "P5-SID")[2:] == ["\u2014"] * 4  # not run: needs a pretrained T5 language model
+    assert row(demo, "BERT4Rec")[2:] == ["missing"] * 4
     tex = render_latex(tables["table1"])
     assert tex.count("\\textbf{0.5000 $\\pm$ 0.0000}") == 4
     popularity = next(line for line in tex.splitlines() if "Popularity" in line)

@@ -106,3 +106,42 @@ def test_bad_params_name_the_field(tmp_path, monkeypatch, capsys):
     params = {**PARAMS, "tokenize": {**PARAMS["tokenize"], "train": {"epochs": 0}}}
     err = bad_run(tmp_path, monkeypatch, capsys, torch.randn(64, 24), params)
     assert "field 'tokenize.train.epochs': must be ≥ 1, got 0" in err
+
+
+def run_in_process(tmp_path, monkeypatch, *args: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(STAGE), "demo", *args, "--params", "params.yaml"])
+    runpy.run_path(str(STAGE), run_name="__main__")
+
+
+def test_letter_writes_its_own_tokenizer_from_the_first_seeds_sasrec(tmp_path, monkeypatch, capsys):
+    x = torch.randn(64, 24, generator=torch.Generator().manual_seed(0))
+    paths = lay_out(tmp_path, x, {**PARAMS, "seeds": [7, 8]})
+    sasrec = paths.item_embeddings_of("sasrec/seed_7")
+    sasrec.parent.mkdir(parents=True)
+    save_file({"embeddings": torch.randn(64, 6)}, str(sasrec))  # 6-d: ≠ code_dim 8, a learnt map in between
+    run_in_process(tmp_path, monkeypatch, "letter")
+    assert "tokenize demo letter on cpu: n_items=64" in capsys.readouterr().out
+    assert not paths.tokenizer.exists() and not paths.tokenizer_metrics.exists()  # the shared one is not touched
+    ids = pd.read_parquet(paths.semantic_ids_of("letter"))
+    assert not ids[["sid_0", "sid_1", "sid_2", "sid_3"]].duplicated().any()
+    model = load_rqvae(paths.rqvae_of("letter"))
+    assert model.encode(x).tolist() == ids[["sid_0", "sid_1", "sid_2"]].to_numpy().tolist()
+    assert json.loads(paths.tokenizer_metrics_of("letter").read_text())["n_items"] == 64
+
+
+def test_letter_without_sasrec_embeddings_names_the_missing_file(tmp_path, monkeypatch, capsys):
+    lay_out(tmp_path, torch.randn(64, 24), {**PARAMS, "seeds": [7]})
+    with pytest.raises(SystemExit):
+        run_in_process(tmp_path, monkeypatch, "letter")
+    assert "models/sasrec/seed_7/item_embeddings.safetensors: not found" in capsys.readouterr().err
+
+
+def test_cost_as_the_shared_method_writes_the_shared_tokenizer_and_letter_is_refused(tmp_path, monkeypatch, capsys):
+    x = torch.randn(64, 24, generator=torch.Generator().manual_seed(0))
+    paths = lay_out(tmp_path, x, {**PARAMS, "tokenize": {**PARAMS["tokenize"], "method": "cost"}})
+    run_in_process(tmp_path, monkeypatch)
+    assert "(cost, " in capsys.readouterr().out and paths.semantic_ids.is_file()
+    params = {**PARAMS, "tokenize": {**PARAMS["tokenize"], "method": "letter"}}
+    err = bad_run(tmp_path / "letter", monkeypatch, capsys, x, params)
+    assert "field 'tokenize.method'" in err and "tokenize_letter" in err

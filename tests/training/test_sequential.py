@@ -4,6 +4,8 @@ import torch
 
 from pipeline_lib.io import read_tensors
 from pipeline_lib.metrics import ranking_metrics
+from pipeline_lib.models.bert4rec import BERT4Rec, BERT4RecConfig
+from pipeline_lib.models.caser import Caser, CaserConfig
 from pipeline_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
 from pipeline_lib.models.sasrec import SASRec, SASRecConfig
 from pipeline_lib.training.samples import evaluation_samples, prefix_samples
@@ -15,6 +17,7 @@ from pipeline_lib.training.sequential import (
     save_item_embeddings,
     sequential_loss,
     train_sequential,
+    training_objective,
 )
 
 N_ITEMS = 20
@@ -37,6 +40,8 @@ def models() -> dict[str, torch.nn.Module]:
     return {
         "sasrec": SASRec(SASRecConfig(n_items=N_ITEMS, max_len=5, dim=16, heads=2, ffn_dim=16, dropout=0.0)),
         "gru4rec": GRU4Rec(GRU4RecConfig(n_items=N_ITEMS, embedding_dim=16, hidden_size=16, dropout=0.0)),
+        "bert4rec": BERT4Rec(BERT4RecConfig(n_items=N_ITEMS, max_len=5, dim=16, ffn_dim=32, dropout=0.0)),
+        "caser": Caser(CaserConfig(n_items=N_ITEMS, dim=16, L=3, n_h=4, n_v=2, dropout=0.0)),
     }
 
 
@@ -70,6 +75,20 @@ def test_bce_is_the_sasrec_objective():
         sequential_loss(model, h, pos, "bce")
 
 
+@pytest.mark.parametrize("name", ["sasrec", "gru4rec"])
+def test_models_without_hooks_keep_the_plain_losses_exactly(name):
+    """No ``output_bias``, no ``training_loss``: the ce / bce values are the pre-hook formulas bit for bit."""
+    model = models()[name].eval()
+    h, pos, neg = torch.tensor([[-1, 1, 2, 3, 4], [3, 4, 5, 6, 7]]), torch.tensor([3, 6]), torch.tensor([9, 0])
+    assert not hasattr(model, "output_bias") and training_objective(model, "bce") == "bce"
+    rep, table = model(h), model.item_embeddings()
+    assert torch.equal(item_scores(model, h), rep @ table.T)
+    assert torch.equal(sequential_loss(model, h, pos, "ce"), torch.nn.functional.cross_entropy(rep @ table.T, pos))
+    s_pos, s_neg = (rep * table[pos]).sum(dim=-1), (rep * table[neg]).sum(dim=-1)
+    bce = (torch.nn.functional.softplus(-s_pos) + torch.nn.functional.softplus(s_neg)).mean()
+    assert torch.equal(sequential_loss(model, h, pos, "bce", neg), bce)
+
+
 def test_negatives_are_uniform_over_the_other_items():
     targets = torch.full((20_000,), 7)
     negatives = sample_negatives(targets, N_ITEMS, torch.Generator().manual_seed(0))
@@ -79,7 +98,7 @@ def test_negatives_are_uniform_over_the_other_items():
     assert torch.equal(negatives, again)
 
 
-@pytest.mark.parametrize("name", ["sasrec", "gru4rec"])
+@pytest.mark.parametrize("name", ["sasrec", "gru4rec", "bert4rec", "caser"])
 def test_ranking_is_topk_of_full_scores_and_exclude_history_masks(name):
     model = models()[name]
     h = torch.tensor([[-1, -1, 1, 2, 3], [4, 5, 6, 7, 8], [-1, -1, -1, -1, 19]])
@@ -97,7 +116,7 @@ def test_ranking_is_topk_of_full_scores_and_exclude_history_masks(name):
         rank_sequential(model, h, top_k=N_ITEMS + 1, batch_size=2)
 
 
-@pytest.mark.parametrize("name", ["sasrec", "gru4rec"])
+@pytest.mark.parametrize("name", ["sasrec", "gru4rec", "bert4rec", "caser"])
 def test_training_learns_the_successor_task(name, tmp_path):
     train, held_out = successor_frames()
     model = models()[name]

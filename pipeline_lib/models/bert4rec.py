@@ -1,0 +1,126 @@
+"""BERT4Rec (Sun et al. 2019): bidirectional self-attention over the item history, trained by the cloze task.
+
+Post-LN Transformer blocks with GELU feed-forward layers (§3.3, as BERT and RecBole) over item +
+learned position embeddings (§3.4), LayerNorm'd and dropped out. Positions are counted from the most
+recent slot (position 0 = the last one), as in our SASRec, so every real position's output is the
+same whatever left padding its row carries; padding is never attended to. The output layer is the
+paper's eq. 7 (§3.5): P(v) = softmax(GELU(h W^P + b^P) E^T + b^O), E the (tied) item embedding table.
+
+Training (§3.6): each (history, target) prefix sample becomes the sequence ``history + [target]``;
+each real item is replaced by the [MASK] token with probability ``mask_prob`` and the model predicts
+the original items at the masked positions (cross-entropy over all items). With probability
+``last_only_prob`` a sample instead masks only its last item (the paper's samples that "only mask the
+last item", RecBole's ``ft_ratio``), and a sample whose draw masked nothing also masks its last item,
+so no sample is wasted. Prediction (§3.6): [MASK] appended after the history; its output scores the
+next item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class BERT4RecConfig:
+    """``n_items`` and ``max_len`` come from the data; the rest is the ``baselines.bert4rec`` params section."""
+
+    n_items: int
+    max_len: int
+    dim: int = 128  # ETEGRec §4.1.5: item embedding dimension 128 for every traditional baseline
+    blocks: int = 2
+    heads: int = 2
+    ffn_dim: int = 512  # 4 × dim, as BERT4Rec (§3.3) and RecBole (64 → 256)
+    dropout: float = 0.2
+    mask_prob: float = 0.2
+    last_only_prob: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 < self.mask_prob < 1.0:
+            raise ValueError(f"mask_prob must be in (0, 1), got {self.mask_prob}")
+        if not 0.0 <= self.last_only_prob <= 1.0:
+            raise ValueError(f"last_only_prob must be in [0, 1], got {self.last_only_prob}")
+
+
+class BERT4Rec(nn.Module):
+    def __init__(self, config: BERT4RecConfig):
+        super().__init__()
+        self.config = config
+        self.pad_token, self.mask_token = config.n_items, config.n_items + 1
+        self.item_embedding = nn.Embedding(config.n_items + 2, config.dim, padding_idx=self.pad_token)
+        self.position_embedding = nn.Embedding(config.max_len + 1, config.dim)  # the history + one [MASK]/target
+        self.input_norm = nn.LayerNorm(config.dim)
+        self.dropout = nn.Dropout(config.dropout)
+        block = nn.TransformerEncoderLayer(
+            config.dim, config.heads, config.ffn_dim, config.dropout, activation="gelu", batch_first=True
+        )
+        self.encoder = nn.TransformerEncoder(block, config.blocks, enable_nested_tensor=False)
+        self.projection = nn.Linear(config.dim, config.dim)  # W^P, b^P of eq. 7
+        self.output_bias = nn.Parameter(torch.zeros(config.n_items))  # b^O of eq. 7
+        for table in (self.item_embedding, self.position_embedding):
+            nn.init.normal_(table.weight, std=0.02)
+        with torch.no_grad():
+            self.item_embedding.weight[self.pad_token].zero_()
+
+    def item_embeddings(self) -> Tensor:
+        """The ``[n_items, dim]`` item table E (padding and [MASK] rows left out), the tied scoring weights."""
+        return self.item_embedding.weight[: self.config.n_items]
+
+    def encode(self, tokens: Tensor) -> Tensor:
+        """``[B, W, dim]`` for right-aligned ``tokens`` [B, W] (items, ``mask_token``, -1 = padding), W <= max_len + 1.
+
+        Attention is bidirectional over the real positions; padding positions are keys nobody reads.
+        """
+        width = tokens.shape[1]
+        if width > self.config.max_len + 1:
+            raise ValueError(f"sequence width {width} exceeds max_len + 1 = {self.config.max_len + 1}")
+        padding = tokens < 0
+        items = self.item_embedding(tokens.masked_fill(padding, self.pad_token))
+        recency = torch.arange(width - 1, -1, -1, device=tokens.device)
+        hidden = self.dropout(self.input_norm(items + self.position_embedding(recency)))
+        return self.encoder(hidden, src_key_padding_mask=padding)
+
+    def head(self, hidden: Tensor) -> Tensor:
+        """GELU(h W^P + b^P) of eq. 7: ``[..., dim]`` → ``[..., dim]``, to be dotted with E."""
+        return F.gelu(self.projection(hidden))
+
+    def forward(self, histories: Tensor) -> Tensor:
+        """``[B, dim]``: the output-layer vector at a [MASK] appended after ``histories`` [B, L] (L <= max_len).
+
+        Item scores are this · E^T + ``output_bias``.
+        """
+        mask = torch.full_like(histories[:, :1], self.mask_token)
+        return self.head(self.encode(torch.cat([histories, mask], dim=1))[:, -1])
+
+    def cloze_mask(self, sequences: Tensor) -> Tensor:
+        """``[B, W]`` bool, True = replaced by [MASK], for right-aligned ``sequences`` whose last column is real.
+
+        Real items are masked independently with ``mask_prob``; a row drawn as last-only (``last_only_prob``)
+        or left with nothing masked masks its last item alone. Draws from the global RNG on the device.
+        """
+        real = sequences >= 0
+        masked = (torch.rand(sequences.shape, device=sequences.device) < self.config.mask_prob) & real
+        last_only = torch.rand(sequences.shape[0], device=sequences.device) < self.config.last_only_prob
+        last_only |= ~masked.any(dim=1)
+        masked[last_only] = False
+        masked[last_only, -1] = True
+        return masked
+
+    def training_loss(self, histories: Tensor, targets: Tensor) -> Tensor:
+        """Cloze loss (§3.6, eq. 8) of the sequences ``histories`` [B, L] + ``targets`` [B]: mean over
+        the masked positions of −log P(original item), P the softmax of eq. 7 over all items."""
+        sequences = torch.cat([histories, targets[:, None]], dim=1)
+        masked = self.cloze_mask(sequences)
+        hidden = self.encode(sequences.masked_fill(masked, self.mask_token))[masked]  # [M, dim]
+        scores = self.head(hidden) @ self.item_embeddings().T + self.output_bias
+        return F.cross_entropy(scores, sequences[masked])

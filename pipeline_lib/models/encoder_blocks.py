@@ -1,0 +1,52 @@
+"""Transformer pieces FDSA and S³Rec share, built as RecBole builds them.
+
+RecBole's ``TransformerEncoder`` is BERT-style: post-LN blocks (LayerNorm after each residual, eps
+1e-12), GELU feed-forward, one dropout rate for attention and hidden states. Positions are counted
+from the most recent item as in :mod:`pipeline_lib.models.sasrec`, so a row's real positions do not
+depend on how much left padding it carries.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+LAYER_NORM_EPS = 1e-12  # RecBole's layer_norm_eps
+
+
+def post_ln_encoder(dim: int, heads: int, ffn_dim: int, blocks: int, dropout: float) -> nn.TransformerEncoder:
+    """``blocks`` post-LN self-attention blocks over ``[B, L, dim]`` (batch first)."""
+    block = nn.TransformerEncoderLayer(
+        dim, heads, ffn_dim, dropout, activation="gelu", layer_norm_eps=LAYER_NORM_EPS, batch_first=True
+    )
+    return nn.TransformerEncoder(block, blocks, enable_nested_tensor=False)
+
+
+def attention_mask(padding: Tensor, heads: int, causal: bool) -> Tensor:
+    """``[B * heads, L, L]`` from ``padding`` [B, L] (True = padding), True = blocked.
+
+    No query attends to a padding key (a padding query may attend to itself, so no softmax row is
+    empty); ``causal`` also blocks every later position.
+    """
+    width = padding.shape[1]
+    own = torch.eye(width, dtype=torch.bool, device=padding.device)
+    blocked = padding[:, None, :] & ~own
+    if causal:
+        blocked = blocked | torch.ones(width, width, dtype=torch.bool, device=padding.device).triu(1)
+    return blocked.repeat_interleave(heads, dim=0)
+
+
+def recency_positions(width: int, device: torch.device) -> Tensor:
+    """``[width]`` position ids, 0 = the last (most recent) column."""
+    return torch.arange(width - 1, -1, -1, device=device)
+
+
+def padded_attribute_rows(item_attributes: Tensor, n_items: int, n_attributes: int, extra_rows: int) -> Tensor:
+    """``[n_items + extra_rows, W]``: the item → attribute-id table (ids 1…n_attributes, 0 = padding) with
+    ``extra_rows`` all-padding rows appended for the model's special item rows (padding, mask)."""
+    if item_attributes.ndim != 2 or item_attributes.shape[0] != n_items:
+        raise ValueError(f"item_attributes must be [n_items={n_items}, W], got {tuple(item_attributes.shape)}")
+    if item_attributes.numel() and not 0 <= int(item_attributes.min()) <= int(item_attributes.max()) <= n_attributes:
+        raise ValueError(f"item_attributes ids must lie in 0 … n_attributes={n_attributes}")
+    padding = torch.zeros(extra_rows, item_attributes.shape[1], dtype=torch.long)
+    return torch.cat([item_attributes.long(), padding])

@@ -1,0 +1,178 @@
+"""S³Rec (Zhou et al., CIKM 2020): self-supervised pre-training of a Transformer by mutual-information
+maximisation between items, attributes, segments and sequences, then next-item fine-tuning (as RecBole).
+
+One encoder (item embedding + position → LayerNorm → dropout → post-LN Transformer) runs
+bidirectionally in pre-training and causally in fine-tuning. Each pre-training objective scores a
+pair by ``f(x, y) = (W x) · y`` with its own ``W`` (paper §3.3):
+
+- AAP, associated attribute prediction: each unmasked position's output against every attribute,
+  binary cross-entropy with the item's own attributes as positives (RecBole's multi-label form);
+- MIP, masked item prediction: each masked position's output, the true item against one sampled
+  item, pairwise −log σ(f⁺ − f⁻);
+- MAP, masked attribute prediction: as AAP, at the masked positions (their items' attributes);
+- SP, segment prediction: the last output of the sequence whose segment is masked, against the
+  segment encoded alone (true) and a same-length segment from elsewhere in the batch, pairwise.
+
+Fine-tuning (paper §3.4) is SASRec's task: the last position's causal output scored against the
+item table (full-softmax CE in the shared loop). Item rows: 0…n−1 items, n = padding, n + 1 = [MASK].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from pipeline_lib.models.encoder_blocks import (
+    LAYER_NORM_EPS,
+    attention_mask,
+    padded_attribute_rows,
+    post_ln_encoder,
+    recency_positions,
+)
+
+OBJECTIVES = ("aap", "mip", "map", "sp")
+
+
+@dataclass(frozen=True)
+class S3RecConfig:
+    """``n_items``, ``max_len`` and ``n_attributes`` come from the data; the rest is ``baselines.s3rec``.
+
+    Pre-training settings are RecBole's defaults (``mask_ratio``, the four loss weights).
+    """
+
+    n_items: int
+    max_len: int
+    n_attributes: int
+    dim: int = 128  # ETEGRec §4.1.5: item embedding size 128 for every traditional baseline
+    blocks: int = 2
+    heads: int = 2
+    ffn_dim: int = 256
+    dropout: float = 0.5
+    pretrain_epochs: int = 100
+    pretrain_lr: float = 1e-3  # RecBole's S3Rec learning rate; fine-tuning uses the shared baselines.lr
+    mask_ratio: float = 0.2
+    aap_weight: float = 1.0
+    mip_weight: float = 0.2
+    map_weight: float = 1.0
+    sp_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_attributes < 0 or self.pretrain_epochs < 0:
+            raise ValueError("n_attributes and pretrain_epochs must be >= 0")
+        if self.pretrain_lr <= 0:
+            raise ValueError(f"pretrain_lr must be > 0, got {self.pretrain_lr}")
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        if not 0.0 <= self.dropout < 1.0 or not 0.0 < self.mask_ratio < 1.0:
+            raise ValueError("dropout must be in [0, 1) and mask_ratio in (0, 1)")
+        if min(self.aap_weight, self.mip_weight, self.map_weight, self.sp_weight) < 0:
+            raise ValueError("the pre-training loss weights must be >= 0")
+
+    def weights(self) -> dict[str, float]:
+        return {name: getattr(self, f"{name}_weight") for name in OBJECTIVES}
+
+
+@dataclass(frozen=True)
+class PretrainBatch:
+    """One pre-training batch; every ``[B, L]`` tensor is right-aligned, -1 = padding, ``mask_token`` = [MASK]."""
+
+    sequences: Tensor  # [B, L] the original items
+    masked: Tensor  # [B, L] sequences with the MIP/MAP positions replaced by [MASK]
+    negatives: Tensor  # [B, L] a sampled item at each masked position (ignored elsewhere)
+    segment_context: Tensor  # [B, L] sequences with one segment replaced by [MASK]
+    positive_segment: Tensor  # [B, L] that segment in place, every other real position [MASK]
+    negative_segment: Tensor  # [B, L] a same-length segment from the batch in its place, others [MASK]
+    has_segment: Tensor  # [B] bool: the row has >= 2 items, so a segment was cut
+
+    def to(self, device: torch.device | str) -> PretrainBatch:
+        return PretrainBatch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+
+class S3Rec(nn.Module):
+    def __init__(self, config: S3RecConfig, item_attributes: Tensor):
+        """``item_attributes`` [n_items, W]: attribute ids 1…n_attributes per item, 0 = padding."""
+        super().__init__()
+        self.config = config
+        dim = config.dim
+        rows = padded_attribute_rows(item_attributes, config.n_items, config.n_attributes, extra_rows=2)
+        self.register_buffer("item_attributes", rows)  # rows n_items, n_items + 1: padding, [MASK]
+        self.item_embedding = nn.Embedding(config.n_items + 2, dim, padding_idx=config.n_items)
+        self.attribute_embedding = nn.Embedding(config.n_attributes + 1, dim, padding_idx=0)
+        self.position_embedding = nn.Embedding(config.max_len, dim)
+        self.input_norm = nn.LayerNorm(dim, eps=LAYER_NORM_EPS)
+        self.dropout = nn.Dropout(config.dropout)
+        self.encoder = post_ln_encoder(dim, config.heads, config.ffn_dim, config.blocks, config.dropout)
+        self.heads = nn.ModuleDict({name: nn.Linear(dim, dim) for name in OBJECTIVES})
+        for table in (self.item_embedding, self.attribute_embedding, self.position_embedding):
+            nn.init.normal_(table.weight, std=0.02)
+        with torch.no_grad():
+            self.item_embedding.weight[config.n_items].zero_()
+            self.attribute_embedding.weight[0].zero_()
+
+    @property
+    def mask_token(self) -> int:
+        return self.config.n_items + 1
+
+    def item_embeddings(self) -> Tensor:
+        """The ``[n_items, dim]`` item table (padding and [MASK] rows left out): the scoring weights."""
+        return self.item_embedding.weight[: self.config.n_items]
+
+    def encode(self, tokens: Tensor, causal: bool = True) -> Tensor:
+        """``[B, L, dim]`` for right-aligned ``tokens`` [B, L] (-1 = padding, ``mask_token`` = [MASK]).
+
+        ``causal``: position t sees positions <= t (fine-tuning); else every real position (pre-training).
+        """
+        width = tokens.shape[1]
+        if width > self.config.max_len:
+            raise ValueError(f"history width {width} exceeds max_len {self.config.max_len}")
+        padding = tokens < 0
+        items = self.item_embedding(tokens.masked_fill(padding, self.config.n_items))
+        hidden = self.dropout(self.input_norm(items + self.position_embedding(recency_positions(width, tokens.device))))
+        return self.encoder(hidden, mask=attention_mask(padding, self.config.heads, causal))
+
+    def forward(self, histories: Tensor) -> Tensor:
+        """``[B, dim]``: the causal representation at the last (most recent) position."""
+        return self.encode(histories, causal=True)[:, -1]
+
+    def _attribute_loss(self, head: str, outputs: Tensor, items: Tensor, where: Tensor) -> Tensor:
+        """Multi-label BCE of ``outputs`` [B, L, dim] against every attribute, positives = the attributes of
+        ``items`` [B, L]; summed over attributes, averaged over the positions in ``where`` [B, L]."""
+        logits = self.heads[head](outputs[where]) @ self.attribute_embedding.weight[1:].T  # [P, n_attributes]
+        labels = torch.zeros(logits.shape[0], self.config.n_attributes + 1, device=logits.device)
+        labels.scatter_(1, self.item_attributes[items[where]], 1.0)
+        per_position = F.binary_cross_entropy_with_logits(logits, labels[:, 1:], reduction="none").sum(dim=1)
+        return per_position.sum() / where.sum().clamp(min=1)
+
+    def pretrain_losses(self, batch: PretrainBatch) -> dict[str, Tensor]:
+        """The four unweighted objectives (paper §3.3), each a mean over its positions or rows."""
+        real = batch.sequences >= 0
+        masked = batch.masked == self.mask_token
+        items = batch.sequences.masked_fill(~real, self.config.n_items)
+        outputs = self.encode(batch.masked, causal=False)
+        mip = self.heads["mip"](outputs[masked])
+        table = self.item_embedding.weight
+        margin = (mip * (table[items[masked]] - table[batch.negatives[masked]])).sum(dim=-1)
+        sp_rows = batch.has_segment
+        context = self.heads["sp"](self.encode(batch.segment_context[sp_rows], causal=False)[:, -1])
+        positive = self.encode(batch.positive_segment[sp_rows], causal=False)[:, -1]
+        negative = self.encode(batch.negative_segment[sp_rows], causal=False)[:, -1]
+        sp_margin = (context * (positive - negative)).sum(dim=-1)
+        zero = outputs.new_zeros(())
+        return {
+            "aap": self._attribute_loss("aap", outputs, items, real & ~masked),
+            "mip": F.softplus(-margin).mean() if margin.numel() else zero,
+            "map": self._attribute_loss("map", outputs, items, masked),
+            "sp": F.softplus(-sp_margin).mean() if sp_margin.numel() else zero,
+        }
+
+    def pretrain_loss(self, batch: PretrainBatch) -> tuple[Tensor, dict[str, Tensor]]:
+        """Σ weight · objective (RecBole's weighting), and the objectives themselves."""
+        losses = self.pretrain_losses(batch)
+        weights = self.config.weights()
+        return sum(weights[name] * value for name, value in losses.items()), losses

@@ -1,0 +1,182 @@
+"""What the tokenizer minimises, per ``tokenize.method``: rqvae (L_SQ), letter or cost.
+
+All three train the same RQ-VAE (:mod:`pipeline_lib.tokenizer.rqvae`) and write the same file; only
+the loss differs. :func:`pipeline_lib.tokenizer.training.train_rqvae` calls an objective on every
+batch and lets it prepare each epoch (LETTER re-clusters its codebooks then, as the official code).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from torch import Tensor, nn
+
+from pipeline_lib.tokenizer.contrastive import (
+    cluster_positives,
+    cost_contrastive_loss,
+    letter_cf_loss,
+    letter_diversity_loss,
+)
+from pipeline_lib.tokenizer.losses import SQLoss, batch_loss
+from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEOutput
+
+METHODS = ("rqvae", "letter", "cost")
+
+
+def _check_positive(config: object, names: tuple[str, ...], strict: bool) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if not (value > 0 if strict else value >= 0):
+            raise ValueError(f"{name} must be {'>' if strict else '≥'} 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class LetterConfig:
+    """``tokenize.letter``: L_LETTER = L_Sem + α·L_CF + β·L_Div (LETTER eq. 6; equation number not
+    checked against the paper). Defaults: the official ``RQ-VAE/train_tokenizer.sh`` (α 0.01, β 1e-4)
+    and ``RQ-VAE/trainer.py`` (``constrained_km``: 10 clusters; ``main.py``'s ``--n_clusters`` is never
+    used); both temperatures 1 as the official losses have none. L_Sem is scaled as the official code
+    scales it (``letter_semantic_loss``), so α and β weigh L_CF and L_Div as they do there."""
+
+    cf_weight: float = 0.01  # α
+    div_weight: float = 1e-4  # β
+    n_clusters: int = 10  # k-means clusters of each codebook's codes (L_Div's positives)
+    cf_temperature: float = 1.0
+    div_temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_positive(self, ("cf_weight", "div_weight"), strict=False)
+        _check_positive(self, ("cf_temperature", "div_temperature"), strict=True)
+        if not isinstance(self.n_clusters, int) or self.n_clusters < 2:
+            raise ValueError(f"n_clusters must be an integer ≥ 2, got {self.n_clusters!r}")
+
+
+@dataclass(frozen=True)
+class CostConfig:
+    """``tokenize.cost``: L_CoST = α·L_CL + L_RQ (CoST §3.2), plus ``mse_weight``·L_MSE (0 = the paper,
+    which replaces the reconstruction loss). Defaults: given as the paper's §4.1 (α 0.1, τ 0.1). The
+    section numbers and these values are not checked against the paper text."""
+
+    weight: float = 0.1  # α
+    temperature: float = 0.1  # τ
+    mse_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_positive(self, ("weight", "mse_weight"), strict=False)
+        _check_positive(self, ("temperature",), strict=True)
+
+
+class Objective:
+    """L_SQ = L_RECON + L_RQ (DECOR eq. 6–8): the plain RQ-VAE (``method: rqvae``)."""
+
+    def parameters(self) -> list[nn.Parameter]:
+        """Trainable parameters besides the RQ-VAE's (optimised with it, not saved with it)."""
+        return []
+
+    def start_epoch(self, model: RQVAE, epoch: int) -> None:
+        """Called before each epoch's first batch (after the k-means initialisation)."""
+
+    def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Tensor, SQLoss, RQVAEOutput]:
+        """The batch's total loss, its L_SQ parts and the model's output; ``rows`` are the items' ids."""
+        loss, out = batch_loss(model, x)
+        return loss.total, loss, out
+
+
+class LetterObjective(Objective):
+    """L_Sem + α·L_CF + β·L_Div (LETTER eq. 6, number unchecked); L_Div averaged over the levels, as
+    the official code.
+
+    ``collaborative`` [n_items, d_cf]: the CF embeddings, row i = item i. When d_cf differs from the
+    code dimension, a linear map (no bias) takes ẑ into the CF space first; LETTER has none because it
+    sets the code dimension to the SASRec dimension (32).
+    """
+
+    def __init__(self, config: LetterConfig, collaborative: Tensor, code_dim: int, seed: int):
+        self.config = config
+        self.collaborative = collaborative
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            same = collaborative.shape[1] == code_dim
+            self.projection = nn.Identity() if same else nn.Linear(code_dim, collaborative.shape[1], bias=False)
+        self.projection.to(collaborative.device)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.seed = seed
+        self.clusters: Tensor | None = None  # [L, K] cluster label of each code
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.projection.parameters())
+
+    @torch.no_grad()
+    def start_epoch(self, model: RQVAE, epoch: int) -> None:
+        """k-means of each level's code vectors into ``n_clusters`` groups (official: every epoch, but
+        constrained k-means with bounded cluster sizes; this is plain k-means, clusters may be singletons)."""
+        codebooks = model.quantizer.codebooks.detach().cpu().double().numpy()
+        n_clusters = min(self.config.n_clusters, codebooks.shape[1])
+        labels = []
+        for level, codebook in enumerate(codebooks):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                kmeans = KMeans(n_clusters=n_clusters, n_init=1, random_state=self.seed + 1000 * epoch + level)
+                labels.append(torch.as_tensor(kmeans.fit_predict(codebook), dtype=torch.long))
+        self.clusters = torch.stack(labels)
+
+    def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Tensor, SQLoss, RQVAEOutput]:
+        if self.clusters is None:
+            raise RuntimeError("start_epoch must run before the first batch")
+        loss, out = batch_loss(model, x)
+        z = out.latent
+        quantized = z + (out.quant.quantized - z).detach()  # straight-through, as the official CF_loss input
+        cf = letter_cf_loss(self.projection(quantized), self.collaborative[rows], self.config.cf_temperature)
+        quant, codebooks = out.quant, model.quantizer.codebooks
+        div = torch.stack([
+            letter_diversity_loss(
+                quant.selected[:, level], quant.codes[:, level], codebooks[level],
+                cluster_positives(quant.codes[:, level], self.clusters[level], self.generator).to(x.device),
+                self.config.div_temperature,
+            )
+            for level in range(codebooks.shape[0])
+        ]).mean()
+        return letter_semantic_loss(loss, x.shape[1], codebooks.shape) + self.config.cf_weight * cf \
+            + self.config.div_weight * div, loss, out
+
+
+def letter_semantic_loss(loss: SQLoss, input_dim: int, codebook_shape: torch.Size) -> Tensor:
+    """L_Sem as the official LETTER code scales it: the reconstruction error averaged over the ``input_dim``
+    embedding dimensions and L_RQ averaged over the levels and code dimensions (``codebook_shape`` [L, K, d]),
+    where our L_SQ sums both. The scale sets how much α·L_CF and β·L_Div weigh against L_Sem."""
+    levels, _, code_dim = codebook_shape
+    return loss.recon / input_dim + loss.rq / (levels * code_dim)
+
+
+class CostObjective(Objective):
+    """α·L_CL + L_RQ (+ mse_weight·L_MSE) (CoST eq. 5–6; numbers not checked against the paper): the
+    reconstruction x̂ must pick out its own item among the batch, instead of matching it coordinate by
+    coordinate."""
+
+    def __init__(self, config: CostConfig):
+        self.config = config
+
+    def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Tensor, SQLoss, RQVAEOutput]:
+        loss, out = batch_loss(model, x)
+        contrastive = cost_contrastive_loss(x, out.recon, self.config.temperature)
+        total = loss.rq + self.config.mse_weight * loss.recon + self.config.weight * contrastive
+        return total, loss, out
+
+
+def make_objective(
+    method: str, letter: LetterConfig, cost: CostConfig, code_dim: int, seed: int, collaborative: Tensor | None = None
+) -> Objective:
+    """The objective of ``method``; ``letter`` needs the CF embeddings ``collaborative`` [n_items, d_cf]."""
+    if method == "rqvae":
+        return Objective()
+    if method == "cost":
+        return CostObjective(cost)
+    if method == "letter":
+        if collaborative is None:
+            raise ValueError("method letter needs collaborative (CF) item embeddings")
+        return LetterObjective(letter, collaborative, code_dim, seed)
+    raise ValueError(f"unknown tokenizer method {method!r}; known: {', '.join(METHODS)}")

@@ -1,0 +1,80 @@
+"""S³Rec's pre-training phase: masked and segmented copies of the training sequences, and the loop
+that fits the four self-supervised objectives before the shared fine-tuning loop (``train_sequential``).
+
+Pre-training instances are S³Rec's: every prefix ``s[:i+1]`` of each training sequence (cut to
+``max_len``), i.e. each fine-tuning sample's history followed by its target. Masking, negative
+items and segments are drawn afresh for every batch from one seeded CPU generator.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from pipeline_lib.models.s3rec import OBJECTIVES, PretrainBatch, S3Rec
+from pipeline_lib.training.samples import Samples
+from pipeline_lib.training.sequential import BaselineConfig
+
+
+def pretraining_sequences(train: Samples) -> Tensor:
+    """``[N, L]`` on the CPU: each training prefix with its next item appended, the oldest column dropped."""
+    return torch.cat([train.histories[:, 1:], train.targets[:, None]], dim=1).cpu()
+
+
+def pretrain_batch(sequences: Tensor, n_items: int, mask_ratio: float, generator: torch.Generator) -> PretrainBatch:
+    """MIP/MAP masking (each real position with probability ``mask_ratio``, a uniform other item as its
+    negative) and one segment per row of >= 2 items (length uniform in 1 … len // 2, start uniform),
+    whose negative is the same-length run starting uniformly in the batch's concatenated items.
+    ``sequences`` [B, L] on the CPU, right-aligned, -1 = padding; [MASK] = ``n_items + 1``."""
+    if n_items < 2:
+        raise ValueError("S3Rec pre-training needs at least 2 items (one to mask, one negative)")
+    rows, width = sequences.shape
+    mask_token, real = n_items + 1, sequences >= 0
+    lengths = real.sum(dim=1)
+    masked_positions = (torch.rand(rows, width, generator=generator) < mask_ratio) & real
+    offsets = torch.randint(1, n_items, (rows, width), generator=generator)
+    negatives = (sequences.clamp(min=0) + offsets) % n_items
+
+    has_segment = lengths >= 2
+    span = 1 + (torch.rand(rows, generator=generator) * (lengths // 2).clamp(min=1)).long()
+    start = width - lengths + (torch.rand(rows, generator=generator) * (lengths - span + 1).clamp(min=1)).long()
+    columns = torch.arange(width)[None, :]
+    in_segment = (columns >= start[:, None]) & (columns < (start + span)[:, None]) & has_segment[:, None]
+    elsewhere = torch.where(real, mask_token, -1)
+    flat = sequences[real]
+    other_start = (torch.rand(rows, generator=generator) * (len(flat) - span + 1).clamp(min=1)).long()
+    other = flat[(other_start[:, None] + columns - start[:, None]).clamp(0, max(len(flat) - 1, 0))]
+    return PretrainBatch(
+        sequences=sequences,
+        masked=sequences.masked_fill(masked_positions, mask_token),
+        negatives=negatives,
+        segment_context=sequences.masked_fill(in_segment, mask_token),
+        positive_segment=torch.where(in_segment, sequences, elsewhere),
+        negative_segment=torch.where(in_segment, other, elsewhere),
+        has_segment=has_segment,
+    )
+
+
+def pretrain_s3rec(model: S3Rec, sequences: Tensor, optim: BaselineConfig, seed: int) -> list[dict[str, float]]:
+    """``model.config.pretrain_epochs`` epochs of AdamW at ``model.config.pretrain_lr`` (the shared ``baselines``
+    weight decay and batch size) on the weighted sum of the four objectives; one row per epoch: mean weighted ``loss`` and objectives."""
+    device = next(model.parameters()).device
+    config = model.config
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_lr, weight_decay=optim.weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    curve = []
+    for epoch in range(config.pretrain_epochs):
+        model.train()
+        running = torch.zeros(1 + len(OBJECTIVES), device=device)
+        batches = torch.randperm(len(sequences), generator=generator).split(optim.batch_size)
+        for index in tqdm(batches, desc=f"pretrain {epoch}", leave=False):
+            batch = pretrain_batch(sequences[index], config.n_items, config.mask_ratio, generator).to(device)
+            loss, parts = model.pretrain_loss(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running += torch.stack([loss.detach(), *(parts[name].detach() for name in OBJECTIVES)])
+        means = (running / len(batches)).tolist()
+        curve.append(dict(zip(("loss", *OBJECTIVES), means, strict=True)))
+    return curve
