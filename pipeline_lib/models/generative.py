@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import T5Config
-from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.models.t5.modeling_t5 import T5Stack
 
 from pipeline_lib.models.composition import BOS_QUERY_INITS, AttentionPooling, BOSQueries, TokenComposition
@@ -36,6 +35,7 @@ from pipeline_lib.models.embeddings import (
     StaticEmbedding,
     pretrained_token_table,
 )
+from pipeline_lib.models.t5_beam import SharedCrossAttentionDecoder
 from pipeline_lib.models.vocab import SemanticVocab
 
 
@@ -87,10 +87,12 @@ class EncodedHistory:
     embeddings: torch.Tensor  # [B, S, d]
     scores: torch.Tensor | None = None  # [B, S]
 
-    def repeat(self, n: int) -> EncodedHistory:
-        """Each user's rows n times in a row (for n beams per user)."""
-        parts = (self.hidden, self.mask, self.embeddings, self.scores)
-        return EncodedHistory(*(None if t is None else t.repeat_interleave(n, dim=0) for t in parts))
+    def repeat(self, n: int, hidden: bool = True) -> EncodedHistory:
+        """Each user's rows n times in a row (for n beams per user); ``hidden=False`` leaves ``hidden``
+        per user ([B, S, d]) for a decoder that shares it across a user's beams."""
+        parts = (self.mask, self.embeddings, self.scores)
+        mask, embeddings, scores = (None if t is None else t.repeat_interleave(n, dim=0) for t in parts)
+        return EncodedHistory(self.hidden.repeat_interleave(n, dim=0) if hidden else self.hidden, mask, embeddings, scores)
 
 
 def _t5_stack(config: GenRecConfig, vocab: SemanticVocab, decoder: bool) -> T5Stack:
@@ -219,24 +221,12 @@ class GenerativeRecommender(nn.Module):
         layers = [logits for name, (_, _, logits) in terms.items() if name != "bos"]
         return torch.softmax(torch.stack(layers, dim=1), dim=-1)
 
-    def decode(
-        self,
-        table: torch.Tensor,
-        history: EncodedHistory,
-        prefix: torch.Tensor,
-        cache: EncoderDecoderCache | None = None,
-    ) -> torch.Tensor:
-        """Decoder states [B, p+1, d] for inputs ``[BOS, prefix]``; with a ``cache`` holding the
-        earlier positions, only the newest position is run and returned ([B, 1, d])."""
-        inputs = self.decoder_embeddings(table, history, prefix)
-        if cache is not None:
-            inputs = inputs[:, -1:]
+    def decode(self, table: torch.Tensor, history: EncodedHistory, prefix: torch.Tensor) -> torch.Tensor:
+        """Decoder states [B, p+1, d] for inputs ``[BOS, prefix]``."""
         return self.decoder(
-            inputs_embeds=inputs,
+            inputs_embeds=self.decoder_embeddings(table, history, prefix),
             encoder_hidden_states=history.hidden,
             encoder_attention_mask=history.mask.long(),
-            past_key_values=cache,
-            use_cache=cache is not None,
         ).last_hidden_state
 
     def hidden_states(
@@ -281,9 +271,10 @@ class GenerativeRecommender(nn.Module):
 class IncrementalBeamDecoder:
     """Beam-search stepper with a key/value cache (use with ``constrained_beam_search(on_select=...)``).
 
-    Cross-attention keys/values are computed once per user; each step runs the decoder on the
-    newest token only, and ``select`` reorders the cache to the surviving beams. Gives the same
-    log-probabilities as ``GenerativeRecommender.beam_step_fn``.
+    Each step runs the decoder on the newest token only (``SharedCrossAttentionDecoder``): a user's
+    cross-attention keys/values are computed once and shared by all of its beams, and ``select`` reorders
+    the self-attention cache to the surviving beams. Gives the same log-probabilities as
+    ``GenerativeRecommender.beam_step_fn``.
     """
 
     def __init__(self, model: GenerativeRecommender, history_tokens: torch.Tensor):
@@ -293,25 +284,24 @@ class IncrementalBeamDecoder:
         self.batch = history_tokens.shape[0]
         self.width = 1
         self.expanded = {1: self.history}
-        self.cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        self.state = SharedCrossAttentionDecoder(model.decoder, self.history.hidden, self.history.mask)
 
     def select(self, parents: torch.Tensor) -> None:
         """``parents`` [B, n]: which of the previous call's prefixes each new beam extends."""
         offsets = torch.arange(self.batch, device=parents.device)[:, None] * self.width
-        index = (offsets + parents).flatten()
-        self.cache.self_attention_cache.reorder_cache(index)
-        if parents.shape[1] != self.width:  # a user's beams share cross-attention rows: only a width change moves them
-            self.cache.cross_attention_cache.reorder_cache(index)
+        self.state.reorder((offsets + parents).flatten())
         self.width = parents.shape[1]
-        if self.width not in self.expanded:
-            self.expanded[self.width] = self.history.repeat(self.width)
+        if self.width not in self.expanded:  # the composition context (eq. 13) per beam; encoder states stay per user
+            self.expanded[self.width] = self.history.repeat(self.width, hidden=False)
 
     def __call__(self, prefix_codes: torch.Tensor) -> torch.Tensor:
         batch, n, p = prefix_codes.shape
         if p == 0:
-            self.width, self.cache = 1, EncoderDecoderCache(DynamicCache(), DynamicCache())
-        if n != self.width:
-            raise ValueError(f"expected {self.width} prefixes per user (call select first), got {n}")
+            self.width = 1
+            self.state = SharedCrossAttentionDecoder(self.model.decoder, self.history.hidden, self.history.mask)
+        if n != self.width or p != self.state.length:
+            raise ValueError(f"expected {self.width} prefixes of length {self.state.length} per user "
+                             f"(call select first), got {n} of length {p}")
         tokens = self.model.vocab.tokens(prefix_codes).reshape(batch * n, p)
-        hidden = self.model.decode(self.table, self.expanded[n], tokens, self.cache)[:, -1]
-        return self.model.level_log_probs(hidden, p).reshape(batch, n, -1)
+        inputs = self.model.decoder_embeddings(self.table, self.expanded[n], tokens)[:, -1:]
+        return self.model.level_log_probs(self.state.step(inputs), p).reshape(batch, n, -1)
