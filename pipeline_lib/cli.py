@@ -6,7 +6,6 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from pipeline_lib.device import use_deterministic_algorithms
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.locking import exclusive_run, lock_name
 
@@ -21,7 +20,10 @@ def dataset_argparser(description: str) -> argparse.ArgumentParser:
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's ``main`` with deterministic kernels and the stage's output lock
     (:mod:`pipeline_lib.locking`); bad input or a busy lock ends it with a one-line message and exit code 2."""
-    use_deterministic_algorithms()
+    if "torch" in sys.modules:  # a stage without torch (download, tables) is spared its import (~1 s)
+        from pipeline_lib.device import use_deterministic_algorithms
+
+        use_deterministic_algorithms()
     try:
         with exclusive_run(lock_name(sys.argv)):
             main()

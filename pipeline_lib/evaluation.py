@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from tqdm.auto import tqdm
 
@@ -15,20 +13,8 @@ from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.composition_stats import CompositionStatsAccumulator
 from pipeline_lib.models.generative import GenerativeRecommender, IncrementalBeamDecoder
 from pipeline_lib.models.vocab import history_tokens
+from pipeline_lib.protocol import DecodeConfig
 from pipeline_lib.training.samples import history_lengths
-
-
-@dataclass(frozen=True)
-class DecodeConfig:
-    """The ``evaluate`` section: beam width (paper: 50), users per batch, metric cut-offs."""
-
-    beam_size: int = 50
-    batch_size: int = 256
-    ks: tuple[int, ...] = (5, 10)
-
-    @property
-    def top_k(self) -> int:
-        return max(self.ks)
 
 
 @torch.no_grad()

@@ -10,11 +10,12 @@ import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import torch
-from safetensors.torch import load_file, save_file
+
+if TYPE_CHECKING:  # torch is imported where tensors are written or read: stages without tensors skip it (~1 s)
+    import torch
 
 
 _UMASK = os.umask(0)
@@ -85,6 +86,8 @@ def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: 
     key order — and with it the file's bytes — can change from run to run; the header is rewritten
     with sorted keys so the same tensors and metadata always give the same file.
     """
+    from safetensors.torch import save_file
+
     flat = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(flat, str(tmp), metadata=metadata)
@@ -106,5 +109,7 @@ def _canonicalise_safetensors_header(path: Path) -> None:
 
 
 def read_tensors(path: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
     return load_file(str(path), device=str(device))
 

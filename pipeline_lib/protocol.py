@@ -22,8 +22,20 @@ from pathlib import Path
 from typing import Any
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.params import DatasetSpec, make_config, stage_section
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """The ``evaluate`` section: beam width (paper: 50), users per batch, metric cut-offs."""
+
+    beam_size: int = 50
+    batch_size: int = 256
+    ks: tuple[int, ...] = (5, 10)
+
+    @property
+    def top_k(self) -> int:
+        return max(self.ks)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
-from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor
 
 from pipeline_lib.tokenizer.quantizer import squared_distances
 from pipeline_lib.tokenizer.rqvae import RQVAE
+
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
+
+
+def fit_kmeans(x: np.ndarray, n_clusters: int, seed: int) -> KMeans:
+    """scikit-learn k-means (one init, convergence warnings silenced) of rows ``x`` [N, D]; imported on first
+    use, so stages that never cluster skip scikit-learn's import (~1 s)."""
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return KMeans(n_clusters=n_clusters, n_init=1, random_state=seed).fit(x)
 
 
 @torch.no_grad()
@@ -28,9 +42,7 @@ def kmeans_init(model: RQVAE, x: Tensor, seed: int) -> None:
         raise ValueError(f"k-means initialisation of {size} codes needs at least {size} embeddings, got {x.shape[0]}")
     v = model.encoder(x)
     for level in range(codebooks.shape[0]):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            kmeans = KMeans(n_clusters=size, n_init=1, random_state=seed + level).fit(v.cpu().double().numpy())
+        kmeans = fit_kmeans(v.cpu().double().numpy(), size, seed + level)
         codebooks[level] = torch.as_tensor(kmeans.cluster_centers_, dtype=codebooks.dtype, device=codebooks.device)
         v = v - codebooks[level][squared_distances(v, codebooks[level]).argmin(-1)]
 

@@ -7,14 +7,12 @@ batch and lets it prepare each epoch (LETTER re-clusters its codebooks then, as 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import torch
-from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor, nn
 
+from pipeline_lib.tokenizer.codebooks import fit_kmeans
 from pipeline_lib.tokenizer.contrastive import (
     cluster_positives,
     cost_contrastive_loss,
@@ -118,10 +116,8 @@ class LetterObjective(Objective):
         n_clusters = min(self.config.n_clusters, codebooks.shape[1])
         labels = []
         for level, codebook in enumerate(codebooks):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                kmeans = KMeans(n_clusters=n_clusters, n_init=1, random_state=self.seed + 1000 * epoch + level)
-                labels.append(torch.as_tensor(kmeans.fit_predict(codebook), dtype=torch.long))
+            kmeans = fit_kmeans(codebook, n_clusters, self.seed + 1000 * epoch + level)
+            labels.append(torch.as_tensor(kmeans.labels_, dtype=torch.long))
         self.clusters = torch.stack(labels)
 
     def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Tensor, SQLoss, RQVAEOutput]:
