@@ -14,15 +14,16 @@
 #   command:   bash scripts/gpu_bench.sh
 #   carry:     [".gpu_run/wheels"]
 #   timeout_s: 500
-# Each variant runs under `timeout` (GPU_BENCH_TIMEOUT_S, default 210 s, + 10 s to kill), so the script ends
-# within 2 × 220 s + start-up < 8 min; a variant cut short or failed leaves the other's report, and the script
-# exits 1. Not yet run on a GPU: the sizes below are estimates.
+# Each run (the variants, then the compiled ones) is under `timeout` (GPU_BENCH_TIMEOUT_S, default 210 s, + 10 s
+# to kill), so the script ends within runs × 220 s + start-up; a run cut short or failed leaves the others'
+# reports, and the script exits 1. On one H200 (2026-11-30) tiger and decor took 283 s together.
 #
 # What the bench imports (no pip install of the repo: PYTHONPATH=repo): torch, transformers, numpy, pandas,
 # pyyaml, pydantic, safetensors, tqdm, accelerate, filelock, scikit-learn (pipeline_lib.tokenizer's package
 # import); pyarrow only for real (non-synthetic) data. On the device all but pydantic are installed.
 #
 # Knobs (environment): GPU_BENCH_TINY (1 = CPU rehearsal), GPU_BENCH_VARIANTS (default "tiger decor"),
+# GPU_BENCH_COMPILE_VARIANTS (timed once more with torch.compile, no reference; default "tiger", rehearsal none),
 # GPU_BENCH_TIMEOUT_S (seconds per variant), GPU_BENCH_HF_USERS (users decoded per side, beam and repeat in
 # the HF comparison; default 512, tiny 8), GPU_BENCH_HF_STEPS (training steps per side and repeat; default 50),
 # GPU_BENCH_DEVICE (default cuda, tiny cpu), GPU_BENCH_WHEELS (wheel folder, default .gpu_run/wheels),
@@ -61,6 +62,8 @@ else
     base=(--repeats 3 --warmup 10 --train-steps 200 --eval-users 4096 --reference-users 8 --reference-items 500)
 fi
 variants=${GPU_BENCH_VARIANTS:-tiger decor}
+# also timed with train.compile (no reference), reports in $OUT/compiled; the rehearsal skips it (CPU compile: minutes)
+compiled=${GPU_BENCH_COMPILE_VARIANTS-$([ "${GPU_BENCH_TINY:-0}" = 1 ] || echo tiger)}
 for setting in "GPU_BENCH_TIMEOUT_S=$per_run" "GPU_BENCH_HF_USERS=$hf_users" "GPU_BENCH_HF_STEPS=$hf_steps"; do
     [[ "${setting#*=}" =~ ^[1-9][0-9]*$ ]] || fail "${setting%%=*} must be a positive whole number, got '${setting#*=}'"
 done
@@ -79,15 +82,22 @@ echo "gpu_bench: dataset $dataset (synthetic), device $device, variants '$varian
 "transformers", transformers.__version__, "cuda", torch.cuda.is_available() and torch.cuda.get_device_name(0))'
 
 failed=0
-for variant in $variants; do
-    command=("$PY" -m pipeline_lib.bench "$dataset" "$variant" --synthetic "${size[@]}" --device "$device" "${base[@]}"
-             --reference hf --hf-repeats 3 --hf-train-steps "$hf_steps" --hf-eval-users "$hf_users" --hf-beams 20 50
-             --out "$OUT")
-    echo "== $variant: ${command[*]}"
-    began=$SECONDS rc=0
-    timeout --kill-after=10 "$per_run" "${command[@]}" || rc=$?
-    echo "== $variant: exit $rc after $((SECONDS - began)) s$([ "$rc" = 124 ] && echo " (timed out)")"
+timed() {  # timed LABEL COMMAND...: run under `timeout`, log the exit and the seconds; a failure marks the run failed
+    local label=$1 began=$SECONDS rc=0
+    shift
+    echo "== $label: $*"
+    timeout --kill-after=10 "$per_run" "$@" || rc=$?
+    echo "== $label: exit $rc after $((SECONDS - began)) s$([ "$rc" = 124 ] && echo " (timed out)")"
     [ "$rc" = 0 ] || failed=1
+}
+for variant in $variants; do
+    timed "$variant" "$PY" -m pipeline_lib.bench "$dataset" "$variant" --synthetic "${size[@]}" --device "$device" \
+        "${base[@]}" --reference hf --hf-repeats 3 --hf-train-steps "$hf_steps" --hf-eval-users "$hf_users" \
+        --hf-beams 20 50 --out "$OUT"
+done
+for variant in $compiled; do
+    timed "$variant compiled" "$PY" -m pipeline_lib.bench "$dataset" "$variant" --synthetic "${size[@]}" \
+        --device "$device" "${base[@]}" --compile --out "$OUT/compiled"
 done
 
 "$PY" - "$OUT" <<'EOF' || failed=1
