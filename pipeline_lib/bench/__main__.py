@@ -48,6 +48,10 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reference-users", type=int, default=BenchOptions.reference_users)
     parser.add_argument("--reference-items", type=int, default=BenchOptions.reference_items,
                         help="catalogue size of the naive beam-search comparison (default: %(default)s)")
+    parser.add_argument("--profile-steps", type=int, default=0,
+                        help="also profile this many training steps: FLOPs per sample, top ops (default: none)")
+    parser.add_argument("--peak-gflops", type=float, default=None,
+                        help="the device's fp32 peak, for the share of it achieved (2-core Zen 4 at 2.6 GHz: 166)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the training loss")
     parser.add_argument("--device", default="auto", help="auto (the GPU when there is one), cpu, cuda, cuda:1, …")
     parser.add_argument("--reference", choices=["hf"], default=None,
@@ -75,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         options = BenchOptions(args.repeats, args.warmup, args.train_steps, args.eval_users,
-                               args.reference_users, args.reference_items)
+                               args.reference_users, args.reference_items, args.profile_steps, args.peak_gflops)
         size = SyntheticSize(args.users, args.items, args.interactions)
         hf = None if args.reference is None else HFOptions(args.hf_repeats, args.hf_train_steps, args.hf_eval_users,
                                                            tuple(args.hf_beams))

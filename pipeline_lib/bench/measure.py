@@ -36,10 +36,14 @@ class BenchOptions:
     eval_users: int = 0  # validation users decoded per repeat; 0 = all
     reference_users: int = 32
     reference_items: int = 500  # catalogue of the naive-beam-search comparison
+    profile_steps: int = 0  # training steps profiled (FLOPs, top ops); 0 = no profile
+    peak_gflops: float | None = None  # the device's fp32 peak, for the achieved share
 
     def __post_init__(self) -> None:
         if self.repeats < 1 or self.warmup_steps < 0 or self.train_steps < 0 or self.eval_users < 0:
             raise ValueError(f"bad benchmark options {self}")
+        if self.profile_steps < 0 or (self.peak_gflops is not None and self.peak_gflops <= 0):
+            raise ValueError(f"profile steps must be ≥ 0 and the peak GFLOP/s > 0, got {self}")
         if self.reference_users < 1 or self.reference_items < 1:
             raise ValueError(f"the reference comparison needs users and items, got {self}")
 

@@ -67,6 +67,22 @@ def hf_section(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def profile_section(profiled: dict[str, Any]) -> list[str]:
+    """FLOPs per sample, achieved GFLOP/s against the peak, and the ops that take the step's time."""
+    peak = profiled["peak_gflops"]
+    share = "" if peak is None else f" = {100 * profiled['peak_share']:.1f} % of the {peak:,.0f} GFLOP/s fp32 peak"
+    lines = [
+        "",
+        f"Profile of {profiled['steps']} training steps ({profiled['samples']} samples): "
+        f"{profiled['flops_per_sample'] / 1e6:,.1f} MFLOP per sample (matrix products and attention, forward and "
+        f"backward); at the training rate above {profiled['achieved_gflops']:,.1f} GFLOP/s{share}.",
+        "",
+        "| op | share of self time | calls |",
+        "|---|---:|---:|",
+    ]
+    return lines + [f"| `{row['op']}` | {100 * row['self_share']:.1f} % | {row['calls']} |" for row in profiled["top_ops"]]
+
+
 def markdown(result: dict[str, Any]) -> str:
     """A human-readable summary: what ran where, the medians, and the reference comparison."""
     train, evaluation, reference = result["train"], result["eval"], result["reference"]
@@ -109,6 +125,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {name} | {row['items']} | {row['users']} | {row['beam_size']} | {same} | "
             f"{row['fast_seconds']:.4f} | {row['reference_seconds']:.4f} | {row['speedup']:,.1f}× |"
         )
+    if "profile" in train:
+        lines += profile_section(train["profile"])
     if "targets" in result:
         targets = result["targets"]
         lines += [

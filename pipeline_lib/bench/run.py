@@ -15,9 +15,11 @@ from pipeline_lib.bench.measure import (
     measure_evaluation,
     measure_training,
 )
+from pipeline_lib.bench.profile import arithmetic_rate, profile_training
 from pipeline_lib.bench.setup import BenchSetup
 from pipeline_lib.bench.timing import device_name, device_slug, memory_kind
 from pipeline_lib.models.generative import GenerativeRecommender
+from pipeline_lib.training.generative import GenerativeTrainer
 
 # Speed targets on one H100 at the paper's Scientific size (seconds): an epoch of TIGER, an epoch of a
 # variant with any DECOR module, and beam-50 decoding of ~51k users.
@@ -48,6 +50,11 @@ def run_benchmark(setup: BenchSetup, options: BenchOptions, hf: HFOptions | None
     torch.manual_seed(setup.seed)
     model = GenerativeRecommender(setup.config, setup.codebooks).to(device)
     train = measure_training(model, setup.data, setup.optim, setup.seed, options)
+    if options.profile_steps:  # after the timing, on a fresh optimiser: the timed steps ran unprofiled
+        model.train()
+        trainer = GenerativeTrainer(model, setup.data, setup.optim, setup.seed)
+        train["profile"] = profile_training(trainer, options.profile_steps)
+        train["profile"] |= arithmetic_rate(train["profile"], train["samples_per_s"], options.peak_gflops)
     evaluation = measure_evaluation(model, setup.data, setup.decode, setup.optim.bf16, options)
     result: dict[str, Any] = {
         "dataset": setup.dataset,
