@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pipeline_lib.models.sasrec import check_attention_sizes
+
 
 @dataclass(frozen=True)
 class BERT4RecConfig:
@@ -39,13 +41,7 @@ class BERT4RecConfig:
     last_only_prob: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_attention_sizes(self)
         if not 0.0 < self.mask_prob < 1.0:
             raise ValueError(f"mask_prob must be in (0, 1), got {self.mask_prob}")
         if not 0.0 <= self.last_only_prob <= 1.0:

@@ -30,6 +30,7 @@ from pipeline_lib.models.encoder_blocks import (
     post_ln_encoder,
     recency_positions,
 )
+from pipeline_lib.models.sasrec import check_attention_sizes
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,9 @@ class FDSAConfig:
     dropout: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_attention_sizes(self)
         if self.n_attributes < 0:
             raise ValueError(f"n_attributes must be >= 0, got {self.n_attributes}")
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
 class VanillaAttention(nn.Module):

@@ -32,6 +32,7 @@ from pipeline_lib.models.encoder_blocks import (
     post_ln_encoder,
     recency_positions,
 )
+from pipeline_lib.models.sasrec import check_attention_sizes
 
 OBJECTIVES = ("aap", "mip", "map", "sp")
 
@@ -60,17 +61,13 @@ class S3RecConfig:
     sp_weight: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_attention_sizes(self)
         if self.n_attributes < 0 or self.pretrain_epochs < 0:
             raise ValueError("n_attributes and pretrain_epochs must be >= 0")
         if self.pretrain_lr <= 0:
             raise ValueError(f"pretrain_lr must be > 0, got {self.pretrain_lr}")
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
-        if not 0.0 <= self.dropout < 1.0 or not 0.0 < self.mask_ratio < 1.0:
-            raise ValueError("dropout must be in [0, 1) and mask_ratio in (0, 1)")
+        if not 0.0 < self.mask_ratio < 1.0:
+            raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio}")
         if min(self.aap_weight, self.mip_weight, self.map_weight, self.sp_weight) < 0:
             raise ValueError("the pre-training loss weights must be >= 0")
 

@@ -12,9 +12,23 @@ item embedding table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+
+def check_attention_sizes(config: Any) -> None:
+    """The checks every self-attention baseline's config shares (SASRec, BERT4Rec, FDSA, S³Rec): ``n_items``,
+    ``max_len``, ``dim``, ``blocks``, ``heads``, ``ffn_dim`` ≥ 1, ``dim`` divisible by ``heads``, ``dropout`` in
+    [0, 1). Raises ``ValueError`` naming the field."""
+    for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+    if config.dim % config.heads:
+        raise ValueError(f"dim ({config.dim}) must be divisible by heads ({config.heads})")
+    if not 0.0 <= config.dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
 
 
 @dataclass(frozen=True)
@@ -30,13 +44,7 @@ class SASRecConfig:
     dropout: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_attention_sizes(self)
 
 
 class SASRec(nn.Module):

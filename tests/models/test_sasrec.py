@@ -1,6 +1,9 @@
 import pytest
 import torch
 
+from pipeline_lib.models.bert4rec import BERT4RecConfig
+from pipeline_lib.models.fdsa import FDSAConfig
+from pipeline_lib.models.s3rec import S3RecConfig
 from pipeline_lib.models.sasrec import SASRec, SASRecConfig
 
 
@@ -59,3 +62,18 @@ def test_padding_row_is_zero_and_gets_no_gradient():
     m(histories()).sum().backward()
     assert m.item_embedding.weight[30].abs().sum() == 0
     assert m.item_embedding.weight.grad[30].abs().sum() == 0
+
+
+@pytest.mark.parametrize("config", ["sasrec", "bert4rec", "fdsa", "s3rec"])
+def test_every_attention_baseline_checks_its_sizes(config):
+    """One shared check (``check_attention_sizes``) serves SASRec, BERT4Rec, FDSA and S³Rec."""
+    build = {"sasrec": SASRecConfig, "bert4rec": BERT4RecConfig,
+             "fdsa": lambda **kw: FDSAConfig(n_attributes=3, **kw), "s3rec": lambda **kw: S3RecConfig(n_attributes=3, **kw)}
+    make = build[config]
+    make(n_items=10, max_len=5, dim=8, heads=2)
+    with pytest.raises(ValueError, match="divisible by heads"):
+        make(n_items=10, max_len=5, dim=8, heads=3)
+    with pytest.raises(ValueError, match="dropout must be in"):
+        make(n_items=10, max_len=5, dim=8, heads=2, dropout=1.0)
+    with pytest.raises(ValueError, match="max_len must be >= 1"):
+        make(n_items=10, max_len=0, dim=8, heads=2)
