@@ -55,6 +55,7 @@ Variant = Literal[  # models.variants
     "tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor", "letter", "cost"
 ]
 TokenizerVariant = Literal["letter", "cost"]  # the variants on their own tokenizer (models.variants, .tokenizer)
+BaselineModel = Literal["sasrec", "gru4rec", "bert4rec", "caser", "fdsa", "s3rec"]  # training.sequential's SEQUENTIAL_ + ATTRIBUTE_MODELS
 TokenizerMethod = Literal["rqvae", "letter", "cost"]  # tokenizer.objectives.METHODS
 TextField = Literal["title", "brand", "main_category", "categories", "features", "description", "details"]
 EmbedDtype = Literal["float32", "float16"]
@@ -85,6 +86,12 @@ def _shared_tokenizer(values: list[str]) -> list[str]:
     own = [v for v in values if v in get_args(TokenizerVariant)]
     if own:
         raise ValueError(f"{', '.join(own)} train(s) on an own tokenizer: list it in tokenizer_variants, not variants")
+    return values
+
+
+def _with_sasrec(values: list[str]) -> list[str]:
+    if "sasrec" not in values:
+        raise ValueError("must include sasrec: ETEGRec and LETTER's tokenizer read its item embeddings")
     return values
 
 
@@ -254,6 +261,9 @@ class TrainSection(Section):
     grad_clip: Float = Field(1.0, gt=0, description="gradient norm clip")
     bf16: bool = Field(True, description="bf16 autocast on a GPU (CPU runs stay float32)")
     compile: bool = Field(False, description="torch.compile the training loss")
+    cuda_graphs: bool = Field(
+        False, description="compile in mode reduce-overhead: on CUDA one CUDA graph per bucket shape, replayed (implies compile)"
+    )
     diagnostics_every: int = Field(
         0, ge=0, description="optimiser steps between composition diagnostics (reports/curves/<ds>/<variant>.steps.tsv); 0 = off"
     )
@@ -576,6 +586,10 @@ class Params(Section):
     tokenizer_variants: Annotated[list[TokenizerVariant], AfterValidator(_unique)] = Field(
         default_factory=lambda: list(get_args(TokenizerVariant)),
         description="Table 1 rows: TIGER on the LETTER / CoST tokenizer (stages train_tokenized, evaluate_tokenized)",
+    )
+    baseline_models: Annotated[list[BaselineModel], AfterValidator(_unique), AfterValidator(_with_sasrec)] = Field(
+        default_factory=lambda: list(get_args(BaselineModel)),
+        description="Table 1's sequential baselines (stage baseline); sasrec always (ETEGRec, LETTER read it)",
     )
     train: TrainSection = Field(default_factory=TrainSection)
     evaluate: EvaluateSection = Field(default_factory=EvaluateSection)

@@ -14,7 +14,7 @@
 #   command:   bash scripts/gpu_bench.sh
 #   carry:     [".gpu_run/wheels"]
 #   timeout_s: 500
-# Each run (the variants, then the compiled ones) is under `timeout` (GPU_BENCH_TIMEOUT_S, default 210 s, + 10 s
+# Each run (the variants, then the compiled ones, then the CUDA-graph ones) is under `timeout` (GPU_BENCH_TIMEOUT_S, default 210 s, + 10 s
 # to kill), so the script ends within runs × 220 s + start-up; a run cut short or failed leaves the others'
 # reports, and the script exits 1. On one H200 (2026-11-30) tiger and decor took 283 s together.
 #
@@ -24,6 +24,8 @@
 #
 # Knobs (environment): GPU_BENCH_TINY (1 = CPU rehearsal), GPU_BENCH_VARIANTS (default "tiger decor"),
 # GPU_BENCH_COMPILE_VARIANTS (timed once more with torch.compile, no reference; default "tiger", rehearsal none),
+# GPU_BENCH_CUDA_GRAPHS_VARIANTS (timed once more with train.cuda_graphs, no reference; default "tiger",
+# rehearsal none),
 # GPU_BENCH_TIMEOUT_S (seconds per variant), GPU_BENCH_HF_USERS (users decoded per side, beam and repeat in
 # the HF comparison; default 512, tiny 8), GPU_BENCH_HF_STEPS (training steps per side and repeat; default 50),
 # GPU_BENCH_DEVICE (default cuda, tiny cpu), GPU_BENCH_WHEELS (wheel folder, default .gpu_run/wheels),
@@ -64,6 +66,8 @@ fi
 variants=${GPU_BENCH_VARIANTS:-tiger decor}
 # also timed with train.compile (no reference), reports in $OUT/compiled; the rehearsal skips it (CPU compile: minutes)
 compiled=${GPU_BENCH_COMPILE_VARIANTS-$([ "${GPU_BENCH_TINY:-0}" = 1 ] || echo tiger)}
+# and with train.cuda_graphs (compile mode reduce-overhead), reports in $OUT/cuda_graphs; the rehearsal skips it
+graphed=${GPU_BENCH_CUDA_GRAPHS_VARIANTS-$([ "${GPU_BENCH_TINY:-0}" = 1 ] || echo tiger)}
 for setting in "GPU_BENCH_TIMEOUT_S=$per_run" "GPU_BENCH_HF_USERS=$hf_users" "GPU_BENCH_HF_STEPS=$hf_steps"; do
     [[ "${setting#*=}" =~ ^[1-9][0-9]*$ ]] || fail "${setting%%=*} must be a positive whole number, got '${setting#*=}'"
 done
@@ -98,6 +102,10 @@ done
 for variant in $compiled; do
     timed "$variant compiled" "$PY" -m pipeline_lib.bench "$dataset" "$variant" --synthetic "${size[@]}" \
         --device "$device" "${base[@]}" --compile --out "$OUT/compiled"
+done
+for variant in $graphed; do
+    timed "$variant cuda graphs" "$PY" -m pipeline_lib.bench "$dataset" "$variant" --synthetic "${size[@]}" \
+        --device "$device" "${base[@]}" --cuda-graphs --out "$OUT/cuda_graphs"
 done
 
 "$PY" - "$OUT" <<'EOF' || failed=1

@@ -102,3 +102,21 @@ def test_no_tokenizer_variants_leaves_no_tokenized_runs(tmp_path):
         assert {"tokenize_letter@demo", "tokenize_cost@demo"} <= names
     finally:
         repo.close()
+
+
+def test_quick_first_run_subset_has_only_its_runs(tmp_path):
+    """README's quick first run (one seed, TIGER and DECOR, no own-tokenizer rows, SASRec alone): a runnable
+    graph with exactly those runs, ETEGRec and the popularity floor."""
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    quick = {"seeds": [2025], "variants": ["tiger", "decor"], "tokenizer_variants": [], "baseline_models": ["sasrec"]}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, **quick, "datasets": ["demo"]}))
+    repo = Repo.init(tmp_path, no_scm=True)
+    try:
+        repo.index.check_graph()
+        trained = {s.name for s in repo.index.stages if s.name.startswith(("train", "baseline@", "etegrec@"))}
+        assert trained == {"train@demo-tiger-2025", "train@demo-decor-2025", "baseline@demo-sasrec-2025",
+                           "etegrec@demo-2025"}
+        assert "baseline@demo-sasrec-2025" in upstream(repo, "etegrec@demo-2025")
+    finally:
+        repo.close()

@@ -16,6 +16,7 @@ from pipeline_lib.params import dataset_spec, load_params, stage_section, valida
 from pipeline_lib.schema import (
     OVERRIDABLE,
     BaselineLoss,
+    BaselineModel,
     BosQueryInit,
     EmbedDtype,
     EtegrecSchedule,
@@ -86,6 +87,9 @@ CASES = [
     (("variants",), ["tiger", "tiger"], "variants", "must not repeat a name, got tiger twice"),
     (("variants",), ["tiger", "letter"], "variants", "letter train(s) on an own tokenizer: list it in tokenizer_"),
     (("tokenizer_variants",), ["decor"], "tokenizer_variants[0]", "got 'decor'"),
+    (("baseline_models",), ["sasrec", "bert"], "baseline_models[1]", "got 'bert'"),
+    (("baseline_models",), ["gru4rec"], "baseline_models", "must include sasrec"),
+    (("baseline_models",), ["sasrec", "sasrec"], "baseline_models", "must not repeat a name"),
     (("tokenize", "method"), "vqvae", "tokenize.method", "got 'vqvae'"),
     (("tokenize", "letter", "n_clusters"), 1, "tokenize.letter.n_clusters", "must be ≥ 2, got 1"),
     (("tokenize", "cost", "temperature"), 0, "tokenize.cost.temperature", "must be > 0, got 0"),
@@ -94,7 +98,7 @@ CASES = [
     (("embed", "device"), "cuda:x", "embed.device", "got 'cuda:x'"),
     (("etegrec", "device"), "tpu", "etegrec.device", "must be auto, cpu"),
     # unknown keys: top level, section, nested section, profile, catalog entry and its overrides
-    (("alpah",), 0.4, "alpah", "unknown key (known: alpha, baselines,"),
+    (("alpah",), 0.4, "alpah", "unknown key (known: alpha, baseline_models, baselines,"),
     (("train", "lrr"), 0.1, "train.lrr", "unknown key (known: batch_size, bf16, compile"),
     (("etegrec", "rqvae", "levls"), 4, "etegrec.rqvae.levls", "unknown key (known: beta, code_dim, codebook_size"),
     (("profiles", "cpu", "train", "epochs"), 3, "profiles.cpu.train.epochs", "unknown key"),
@@ -187,12 +191,12 @@ def test_schema_names_match_the_code():
     from pipeline_lib.protocol import PROTOCOLS
     from pipeline_lib.training.etegrec import SCHEDULES
     from pipeline_lib.tokenizer.objectives import METHODS
-    from pipeline_lib.training.sequential import LOSSES
+    from pipeline_lib.training.sequential import ATTRIBUTE_MODELS, LOSSES, SEQUENTIAL_MODELS
 
     own_tokenizer = {name for name, switches in VARIANTS.items() if switches.tokenizer}
     pairs = [(Variant, VARIANTS), (TokenizerVariant, own_tokenizer), (TokenizerMethod, METHODS), (Source, SOURCES), (TableFormat, FORMATS), (EmbedDtype, DTYPES),
              (TextField, FIELDS), (EtegrecSchedule, SCHEDULES), (ProtocolName, PROTOCOLS),
-             (BaselineLoss, LOSSES), (SiaSpace, SIA_SPACES), (BosQueryInit, BOS_QUERY_INITS)]
+             (BaselineLoss, LOSSES), (BaselineModel, {*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}), (SiaSpace, SIA_SPACES), (BosQueryInit, BOS_QUERY_INITS)]
     for literal, names in pairs:
         assert set(get_args(literal)) == set(names)
 

@@ -53,6 +53,8 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--peak-gflops", type=float, default=None,
                         help="the device's fp32 peak, for the share of it achieved (2-core Zen 4 at 2.6 GHz: 166)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the training loss")
+    parser.add_argument("--cuda-graphs", action="store_true",
+                        help="train.cuda_graphs: compile in mode reduce-overhead, CUDA graphs of the bucket shapes")
     parser.add_argument("--device", default="auto", help="auto (the GPU when there is one), cpu, cuda, cuda:1, …")
     parser.add_argument("--reference", choices=["hf"], default=None,
                         help="hf: also time the Hugging Face T5 path on the same batches, interleaved with ours")
@@ -89,8 +91,9 @@ def main() -> None:
     if synthetic and not args.synthetic:
         print(f"no pipeline artifacts for {args.dataset} under data/{args.dataset}: using a synthetic catalogue {size}")
     decode = {"beam_size": args.beam} | ({} if args.eval_batch is None else {"batch_size": args.eval_batch})
+    switches = {name: True for name in ("compile", "cuda_graphs") if getattr(args, name)}
     setup = load_setup(args.params, args.dataset, args.variant, resolve_device(args.device),
-                       size if synthetic else None, {"compile": args.compile} if args.compile else {}, decode)
+                       size if synthetic else None, switches, decode)
     if hf is not None:
         try:
             hf.check_beams(setup.decode.top_k)

@@ -110,7 +110,7 @@ def measure_training(
     trainer = GenerativeTrainer(model, data, optim, seed)
     model.train()
     # compiled, every new input shape may recompile: warm up on a whole epoch, which has them all
-    warmup = trainer.batches(0)[: None if optim.compile else options.warmup_steps]
+    warmup = trainer.batches(0)[: None if optim.compile or optim.cuda_graphs else options.warmup_steps]
     for index in warmup:
         trainer.update(*trainer.inputs(index))
     steps = options.train_steps or trainer.n_batches

@@ -94,6 +94,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Device: **{result['device_name']}**; torch {result['torch']}, {result['cpu_threads']} CPU threads; "
         f"bf16 autocast {'on' if settings['bf16_autocast'] else 'off'}, torch.compile {'on' if settings['compile'] else 'off'}, "
+        f"CUDA graphs {'on' if settings.get('cuda_graphs') else 'off'}, "
         f"fused AdamW {'on' if settings['fused_adamw'] else 'off'}.",
         f"Data: {data['users']} users, {data['items']} items, {data['train_samples']} training samples. "
         f"Model: {result['model']['parameters']:,} trainable parameters.",

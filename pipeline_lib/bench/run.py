@@ -73,7 +73,8 @@ def run_benchmark(setup: BenchSetup, options: BenchOptions, hf: HFOptions | None
         "model": {"parameters": sum(p.numel() for p in model.parameters() if p.requires_grad), **setup.config.to_dict()},
         "settings": {
             "bf16_autocast": setup.optim.bf16 and device.type == "cuda",
-            "compile": setup.optim.compile,
+            "compile": setup.optim.compile or setup.optim.cuda_graphs,
+            "cuda_graphs": setup.optim.cuda_graphs and device.type == "cuda",
             "fused_adamw": device.type == "cuda",
             **asdict(options),
         },

@@ -51,6 +51,7 @@ class OptimConfig:
     grad_clip: float = 1.0
     bf16: bool = True
     compile: bool = False  # torch.compile the training loss (forward + backward)
+    cuda_graphs: bool = False  # compile in mode reduce-overhead: one CUDA graph per bucket shape (implies compile)
     diagnostics_every: int = 0  # > 0: composition diagnostics every N optimiser steps to <curve>.steps.tsv
     time_budget_s: float | None = None  # > 0: stop after the first validation ending past this many seconds of training
 
@@ -100,7 +101,7 @@ class GenerativeTrainer:
             self.optimizer, optim.warmup(self.n_batches), optim.max_epochs * self.n_batches
         )
         self.lengths = history_lengths(data.train.histories)
-        self.loss = torch.compile(model.loss, dynamic=True) if optim.compile else model.loss
+        self.loss = compiled_loss(model.loss, optim)
         self.on_step: Callable[[int], None] | None = None  # called with the optimiser steps done after each step
 
     def batches(self, epoch: int) -> list[torch.Tensor]:
@@ -118,6 +119,8 @@ class GenerativeTrainer:
 
     def update(self, histories: torch.Tensor, targets: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
         """One AdamW step on ``weight`` × the loss (eq. 1) summed over the ranks; returns the weighted loss."""
+        if self.optim.cuda_graphs:  # the last step's graph outputs (its loss, already summed) may be overwritten
+            torch.compiler.cudagraph_mark_step_begin()
         with autocast(self.device, self.optim.bf16):
             loss = self.loss(histories, targets) * weight
         self.optimizer.zero_grad(set_to_none=True)
@@ -141,6 +144,16 @@ class GenerativeTrainer:
             mean = self.model.composition.context_mean
             mean.copy_(self.dist.sum(mean) / self.dist.world_size)
         return {"train_loss": float(self.dist.sum(total)) / self.n_batches, "lr": self.scheduler.get_last_lr()[0]}
+
+
+def compiled_loss(loss: Callable[..., torch.Tensor], optim: OptimConfig) -> Callable[..., torch.Tensor]:
+    """``loss`` itself, or ``torch.compile``d (dynamic shapes: one graph serves every bucket width) when
+    ``optim.compile``; with ``optim.cuda_graphs`` in mode ``reduce-overhead``, which on a CUDA device records
+    one CUDA graph per distinct (batch, width) shape of the length buckets and replays it (on a CPU the mode
+    compiles as ``compile`` does)."""
+    if optim.cuda_graphs:
+        return torch.compile(loss, mode="reduce-overhead", dynamic=True)
+    return torch.compile(loss, dynamic=True) if optim.compile else loss
 
 
 def train_generative(
@@ -187,10 +200,11 @@ def train_generative(
 
 
 def resume_settings(optim: OptimConfig) -> dict[str, Any]:
-    """The ``train`` settings a run's identity includes: all but ``compile``, ``diagnostics_every`` and
-    ``time_budget_s``, which change how the run is computed, observed or how long this process may run,
-    not what each epoch computes, so an interrupted run resumes with or without them."""
-    return {k: v for k, v in asdict(optim).items() if k not in ("compile", "diagnostics_every", "time_budget_s")}
+    """The ``train`` settings a run's identity includes: all but ``compile``, ``cuda_graphs``,
+    ``diagnostics_every`` and ``time_budget_s``, which change how the run is computed, observed or how long
+    this process may run, not what each epoch computes, so an interrupted run resumes with or without them."""
+    computed = ("compile", "cuda_graphs", "diagnostics_every", "time_budget_s")
+    return {k: v for k, v in asdict(optim).items() if k not in computed}
 
 
 def generative_data(

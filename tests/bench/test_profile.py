@@ -8,12 +8,12 @@ import torch
 from pipeline_lib.bench.profile import arithmetic_rate, profile_training
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
-from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, generative_data
+from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, compiled_loss, generative_data
 
 D_MODEL, D_FF, VOCAB_CODES = 16, 32, 8
 
 
-def tiny_trainer(compile_loss: bool = False, d_ff: int = D_FF) -> GenerativeTrainer:
+def tiny_trainer(compile_loss: bool = False, d_ff: int = D_FF, cuda_graphs: bool = False) -> GenerativeTrainer:
     split = synthetic_split(SyntheticSize(users=12, items=40, interactions=80), max_seq_len=5, seed=0)
     sids, codebooks = synthetic_tokenizer(40, levels=3, codebook_size=VOCAB_CODES, code_dim=6, seed=0)
     data, _ = generative_data(split, sids, VOCAB_CODES, 5, torch.device("cpu"))
@@ -21,7 +21,7 @@ def tiny_trainer(compile_loss: bool = False, d_ff: int = D_FF) -> GenerativeTrai
     config = GenRecConfig(codebook_size=VOCAB_CODES, d_model=D_MODEL, d_kv=4, num_heads=2, d_ff=d_ff,
                           encoder_layers=1, decoder_layers=1, code_dim=6, dropout=0.0)
     model = GenerativeRecommender(config, codebooks).train()
-    optim = OptimConfig(batch_size=8, warmup_steps=1, bf16=False, compile=compile_loss)
+    optim = OptimConfig(batch_size=8, warmup_steps=1, bf16=False, compile=compile_loss, cuda_graphs=cuda_graphs)
     return GenerativeTrainer(model, data, optim, seed=0)
 
 
@@ -50,11 +50,30 @@ def test_arithmetic_rate_and_bad_steps():
         profile_training(tiny_trainer(), steps=0)
 
 
+@pytest.mark.parametrize(
+    ("switches", "expected"),
+    [({}, None), ({"compile": True}, {"dynamic": True}),
+     ({"cuda_graphs": True}, {"mode": "reduce-overhead", "dynamic": True}),
+     ({"compile": True, "cuda_graphs": True}, {"mode": "reduce-overhead", "dynamic": True})],
+)
+def test_compile_switches_choose_the_compile_mode(monkeypatch, switches, expected):
+    """``train.cuda_graphs`` compiles in mode reduce-overhead (CUDA graphs), with or without ``train.compile``."""
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: calls.append(kwargs) or fn)
+    loss = lambda histories, targets: histories.sum()  # noqa: E731
+    assert compiled_loss(loss, OptimConfig(**switches)) is loss
+    assert calls == ([] if expected is None else [expected])
+
+
 @pytest.mark.slow
-def test_compiled_training_gives_the_eager_losses():
-    """``train.compile`` (torch.compile of the loss, dynamic shapes) runs on the CPU and follows the eager loss
-    curve to float tolerance over steps of different history widths. Compiling takes about a minute: slow."""
-    eager, compiled = tiny_trainer(), tiny_trainer(compile_loss=True)
+@pytest.mark.parametrize("switches", [{"compile_loss": True}, {"cuda_graphs": True}], ids=["compile", "cuda_graphs"])
+def test_compiled_training_gives_the_eager_losses(switches):
+    """``train.compile`` (torch.compile of the loss, dynamic shapes) and ``train.cuda_graphs`` (mode
+    reduce-overhead; its CUDA graphs are recorded on a GPU only, the rest of its path runs here) run on the CPU
+    and follow the eager loss curve to float tolerance over steps of different history widths. Compiling takes
+    about a minute: slow."""
+    eager, compiled = tiny_trainer(), tiny_trainer(**switches)
+    assert compiled.loss._torchdynamo_orig_callable == compiled.model.loss
     batches = eager.batches(0)[:3]
     assert len({int(eager.inputs(i)[0].shape[1]) for i in batches}) > 1  # the buckets differ in width
     for index in batches:
