@@ -8,10 +8,35 @@ depend on how much left padding it carries.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
+from pipeline_lib.models.sasrec import check_attention_sizes
+
 LAYER_NORM_EPS = 1e-12  # RecBole's layer_norm_eps
+
+
+@dataclass(frozen=True)
+class AttributeEncoderConfig:
+    """What FDSA's and S³Rec's configs share: ``n_items``, ``max_len`` and ``n_attributes`` come from the
+    data, the rest from ``baselines.<model>`` (RecBole's defaults but ``dim``). Raises ``ValueError``
+    naming the field (:func:`check_attention_sizes`, ``n_attributes`` ≥ 0)."""
+
+    n_items: int
+    max_len: int
+    n_attributes: int
+    dim: int = 128  # ETEGRec §4.1.5: item embedding size 128 for every traditional baseline
+    blocks: int = 2
+    heads: int = 2
+    ffn_dim: int = 256
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_attention_sizes(self)
+        if self.n_attributes < 0:
+            raise ValueError(f"n_attributes must be >= 0, got {self.n_attributes}")
 
 
 def post_ln_encoder(dim: int, heads: int, ffn_dim: int, blocks: int, dropout: float) -> nn.TransformerEncoder:

@@ -25,31 +25,17 @@ from torch import Tensor, nn
 
 from pipeline_lib.models.encoder_blocks import (
     LAYER_NORM_EPS,
+    AttributeEncoderConfig,
     attention_mask,
     padded_attribute_rows,
     post_ln_encoder,
     recency_positions,
 )
-from pipeline_lib.models.sasrec import check_attention_sizes
 
 
 @dataclass(frozen=True)
-class FDSAConfig:
+class FDSAConfig(AttributeEncoderConfig):
     """``n_items``, ``max_len`` and ``n_attributes`` come from the data; the rest is ``baselines.fdsa``."""
-
-    n_items: int
-    max_len: int
-    n_attributes: int
-    dim: int = 128  # ETEGRec §4.1.5: item embedding size 128 for every traditional baseline
-    blocks: int = 2
-    heads: int = 2
-    ffn_dim: int = 256
-    dropout: float = 0.5
-
-    def __post_init__(self) -> None:
-        check_attention_sizes(self)
-        if self.n_attributes < 0:
-            raise ValueError(f"n_attributes must be >= 0, got {self.n_attributes}")
 
 
 class VanillaAttention(nn.Module):

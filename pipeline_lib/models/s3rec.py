@@ -27,31 +27,23 @@ from torch import Tensor, nn
 
 from pipeline_lib.models.encoder_blocks import (
     LAYER_NORM_EPS,
+    AttributeEncoderConfig,
     attention_mask,
     padded_attribute_rows,
     post_ln_encoder,
     recency_positions,
 )
-from pipeline_lib.models.sasrec import check_attention_sizes
 
 OBJECTIVES = ("aap", "mip", "map", "sp")
 
 
 @dataclass(frozen=True)
-class S3RecConfig:
+class S3RecConfig(AttributeEncoderConfig):
     """``n_items``, ``max_len`` and ``n_attributes`` come from the data; the rest is ``baselines.s3rec``.
 
     Pre-training settings are RecBole's defaults (``mask_ratio``, the four loss weights).
     """
 
-    n_items: int
-    max_len: int
-    n_attributes: int
-    dim: int = 128  # ETEGRec §4.1.5: item embedding size 128 for every traditional baseline
-    blocks: int = 2
-    heads: int = 2
-    ffn_dim: int = 256
-    dropout: float = 0.5
     pretrain_epochs: int = 100
     pretrain_lr: float = 1e-3  # RecBole's S3Rec learning rate; fine-tuning uses the shared baselines.lr
     mask_ratio: float = 0.2
@@ -61,9 +53,9 @@ class S3RecConfig:
     sp_weight: float = 0.5
 
     def __post_init__(self) -> None:
-        check_attention_sizes(self)
-        if self.n_attributes < 0 or self.pretrain_epochs < 0:
-            raise ValueError("n_attributes and pretrain_epochs must be >= 0")
+        super().__post_init__()
+        if self.pretrain_epochs < 0:
+            raise ValueError(f"pretrain_epochs must be >= 0, got {self.pretrain_epochs}")
         if self.pretrain_lr <= 0:
             raise ValueError(f"pretrain_lr must be > 0, got {self.pretrain_lr}")
         if not 0.0 < self.mask_ratio < 1.0:

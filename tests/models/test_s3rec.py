@@ -138,5 +138,7 @@ def test_bad_config_and_attribute_table_fail():
         S3RecConfig(n_items=5, max_len=4, n_attributes=2, mask_ratio=0.0)
     with pytest.raises(ValueError, match="weights"):
         S3RecConfig(n_items=5, max_len=4, n_attributes=2, sp_weight=-1.0)
+    with pytest.raises(ValueError, match="pretrain_epochs must be >= 0"):
+        S3RecConfig(n_items=5, max_len=4, n_attributes=2, pretrain_epochs=-1)
     with pytest.raises(ValueError, match="n_attributes"):
         S3Rec(S3RecConfig(n_items=N_ITEMS, max_len=4, n_attributes=3, dim=8), attributes())

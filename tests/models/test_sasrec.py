@@ -1,7 +1,10 @@
+from dataclasses import fields
+
 import pytest
 import torch
 
 from pipeline_lib.models.bert4rec import BERT4RecConfig
+from pipeline_lib.models.encoder_blocks import AttributeEncoderConfig
 from pipeline_lib.models.fdsa import FDSAConfig
 from pipeline_lib.models.s3rec import S3RecConfig
 from pipeline_lib.models.sasrec import SASRec, SASRecConfig
@@ -77,3 +80,12 @@ def test_every_attention_baseline_checks_its_sizes(config):
         make(n_items=10, max_len=5, dim=8, heads=2, dropout=1.0)
     with pytest.raises(ValueError, match="max_len must be >= 1"):
         make(n_items=10, max_len=0, dim=8, heads=2)
+
+
+@pytest.mark.parametrize("config", [FDSAConfig, S3RecConfig])
+def test_attribute_baselines_share_one_config_base(config):
+    """FDSA's and S³Rec's configs are ``AttributeEncoderConfig`` with the same sizes, defaults and checks."""
+    assert [f.name for f in fields(config)][:8] == [f.name for f in fields(AttributeEncoderConfig)]
+    assert config(n_items=10, max_len=5, n_attributes=0).dim == AttributeEncoderConfig(10, 5, 0).dim == 128
+    with pytest.raises(ValueError, match="n_attributes must be >= 0"):
+        config(n_items=10, max_len=5, n_attributes=-1)
