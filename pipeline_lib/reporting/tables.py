@@ -60,8 +60,9 @@ from pipeline_lib.reporting.results import (
 from pipeline_lib.reporting.significance import TTest, WelchTest, compare_runs, welch_t_test
 
 MEASURED, MISSING, REPORTED, NOT_RUN = "measured", "missing", "reported", "not run"
-# dvc.yaml runs these on every dataset
-BASELINE_RUNS = ("sasrec", "gru4rec", "bert4rec", "caser", "fdsa", "s3rec", "etegrec", "popularity")
+# dvc.yaml runs these on every dataset: the sequential ones listed in params `baseline_models`, and the last two always
+SEQUENTIAL_RUNS = ("sasrec", "gru4rec", "bert4rec", "caser", "fdsa", "s3rec")
+BASELINE_RUNS = (*SEQUENTIAL_RUNS, "etegrec", "popularity")
 DECOR_RUN = "decor"
 FORMATS = ("md", "tex", "csv")
 DEFAULT_PAPER_COLUMNS = {"scientific": "Scientific", "instrument": "Instrument", "game": "Game"}
@@ -437,11 +438,13 @@ def build_tables(
     seeds: Sequence[int] = (),
     protocol: str | None = None,
     params_path: str | Path = "params.yaml",
+    baselines: Iterable[str] = BASELINE_RUNS,
 ) -> list[Table]:
     """Tables 1–4 from the paper's numbers and ours (``results`` keyed by our dataset names, read for the
-    training ``seeds``; ``protocol``: params' evaluation protocol, named for datasets with nothing measured)."""
+    training ``seeds``; ``protocol``: params' evaluation protocol, named for datasets with nothing measured;
+    ``baselines``: the non-generative runs the pipeline ran, a run of the others counts as not run)."""
     columns = table_columns(paper.datasets, datasets, config.paper_columns, params_path)
-    expected = set(variants) | set(BASELINE_RUNS) | {TOKENIZER_RUN, STATS_RUN}
+    expected = set(variants) | set(baselines) | {TOKENIZER_RUN, STATS_RUN}
     tables = []
     for name, spec in paper.tables.items():
         frame = build_frame(name, spec, columns, results, expected, seeds)
@@ -471,8 +474,9 @@ def _seeds(params: dict[str, Any], params_path: str | Path) -> list[int]:
 def report_tables(
     params: dict[str, Any], params_path: str | Path = "params.yaml", root: str | Path = "."
 ) -> list[Table]:
-    """Read everything the tables need (params' ``datasets``/``variants``/``tokenizer_variants``/``seeds``/
-    ``protocol``, our metrics, the paper's) and build them."""
+    """Read everything the tables need (params' ``datasets``/``variants``/``tokenizer_variants``/
+    ``baseline_models``/``seeds``/``protocol``, our metrics, the paper's) and build them; runs outside those
+    lists are shown as not run, whatever metrics files of theirs are present."""
     datasets = params.get("datasets")
     if not isinstance(datasets, list) or not datasets:
         raise PipelineInputError(params_path, "expected a non-empty list of dataset names", field="datasets")
@@ -481,9 +485,12 @@ def report_tables(
     config = tables_config(params, params_path)
     paper = load_paper_results()
     metrics = paper.tables["table1"].columns
-    runs = list(dict.fromkeys([*variants, *BASELINE_RUNS]))
+    chosen = params.get("baseline_models", SEQUENTIAL_RUNS)
+    baselines = [run for run in BASELINE_RUNS if run not in SEQUENTIAL_RUNS or run in chosen]
+    runs = list(dict.fromkeys([*variants, *baselines]))
     results = {d: collect_results(d, runs, metrics, root, seeds) for d in datasets}
-    return build_tables(paper, results, datasets, variants, config, seeds, params.get("protocol"), params_path)
+    return build_tables(paper, results, datasets, variants, config, seeds, params.get("protocol"), params_path,
+                        baselines)
 
 
 def _flag(value: Any) -> bool:

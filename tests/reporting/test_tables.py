@@ -379,6 +379,16 @@ def test_missing_runs_and_ties(tables):
     assert (missing["status"] == "missing").all() and missing["ours"].isna().all()
 
 
+def test_baselines_outside_baseline_models_are_not_run_even_with_files(tmp_path):
+    """``baseline_models: [sasrec]`` (the README's quick run): GRU4Rec's metrics files, present from an earlier
+    full run, are not shown; the runs that always run (popularity) still are."""
+    make_repo(tmp_path)
+    demo = sections(render_markdown(build(tmp_path, baseline_models=["sasrec"])["table1"]))["demo"]
+    assert row(demo, "GRU4Rec")[2:] == ["\u2014"] * 4 and row(demo, "BERT4Rec")[2:] == ["\u2014"] * 4
+    assert row(demo, "SASRec")[2:] == [f"**{v} \u00b1 0.0000**" for v in ("0.5000", "0.5000", "0.4077", "0.4077")]
+    assert row(demo, "Popularity")[2:] == ["_0.2500_", "_0.2500_", "_0.1250_", "_0.1250_"]
+
+
 def test_utilization_and_dataset_statistics(tables):
     md = sections(render_markdown(tables["table3"]))
     assert row(md["Scientific"], "TIGER")[1] == "26.60% (paper 26.60%, +0.0%)"  # the tokenizer: unseeded
