@@ -14,7 +14,7 @@ What is plotted, for one trained model with token composition (the ``decor`` var
      exactly what the model feeds its decoder (``GenerativeRecommender.decoder_embeddings``);
    - *candidates*: the static embeddings of the level-p tokens that continue the prefix to a
      real item (the paper's red triangles).
-4. One t-SNE (scikit-learn, PCA init, fixed seed) of all of them together; two panels share its
+4. One t-SNE (scikit-learn, PCA init, fixed seed, the same layout on any CPU) of all of them together; two panels share its
    coordinates: left the static prefix with the candidates, right the composed prefixes coloured
    by each user's true next code (its candidate drawn in the same colour). Each panel's title
    gives the mean cosine similarity, in the original space, between the prefix embedding a user
@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from pipeline_lib.models.generative import GenerativeRecommender
@@ -120,12 +121,37 @@ def prefix_case(
     )
 
 
+SIGNIFICANT_DIGITS = 9  # t-SNE's inputs are rounded to this many significant digits (see tsne_layout)
+
+
 def tsne_layout(case: PrefixCase, perplexity: float = 30.0, seed: int = 2025) -> np.ndarray:
-    """2-D t-SNE of [static prefix; candidates; composed prefixes] (rows in that order)."""
+    """2-D t-SNE of [static prefix; candidates; composed prefixes] (rows in that order): [n, 2].
+
+    scikit-learn's t-SNE with its PCA initialisation (scaled to std 1e-4 as scikit-learn scales it) and
+    squared Euclidean distances, both computed here and rounded to ``SIGNIFICANT_DIGITS`` before the
+    optimisation: t-SNE amplifies last-bit differences, and BLAS gives different last bits on different
+    CPUs (OpenBLAS picks its kernels per CPU), so without the rounding a clean clone on another machine
+    drew another layout. With the rounding, the layout is the same under every OpenBLAS kernel set tried
+    (Haswell, Sandybridge, Nehalem, Prescott, SkylakeX, Zen; the test checks two).
+    """
     points = torch.cat([case.static_prefix[None], case.candidate_embeddings, case.composed_prefix])
+    x = points.double().cpu().numpy()
+    distances = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    init = PCA(n_components=2, svd_solver="full").fit_transform(x)
+    init = init / init[:, 0].std() * 1e-4
     perplexity = min(perplexity, (len(points) - 1) / 3)  # scikit-learn needs perplexity < n_samples
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
-    return tsne.fit_transform(points.float().cpu().numpy())
+    tsne = TSNE(n_components=2, perplexity=perplexity, metric="precomputed", init=round_significant(init),
+                random_state=seed)
+    return tsne.fit_transform(round_significant(distances))
+
+
+def round_significant(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to ``SIGNIFICANT_DIGITS`` significant digits relative to its largest magnitude."""
+    largest = np.abs(values).max()
+    if largest == 0:
+        return values
+    scale = 10.0 ** (np.floor(np.log10(largest)) - SIGNIFICANT_DIGITS + 1)
+    return np.round(values / scale) * scale
 
 
 def plot_prefix_case(case: PrefixCase, layout: np.ndarray, dataset: str, path: Path) -> None:

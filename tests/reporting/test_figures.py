@@ -1,11 +1,14 @@
 import copy
 import json
+import os
 import runpy
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.image
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -14,7 +17,7 @@ import yaml
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
 from pipeline_lib.reporting import sweep
-from pipeline_lib.reporting.tsne import ambiguous_prefix, plot_prefix_case, prefix_case, tsne_layout
+from pipeline_lib.reporting.tsne import ambiguous_prefix, plot_prefix_case, prefix_case, round_significant, tsne_layout
 
 # Real `dvc exp show --json` output of DVC 3.67 (deps trimmed): a baseline commit with
 # alpha/bos_queries null, queued α and BOS sweeps run by `dvc queue start`, one run with
@@ -164,6 +167,32 @@ def test_figure4_layout_and_png(tmp_path):
     assert torch.isfinite(torch.from_numpy(layout)).all()
     plot_prefix_case(case, layout, "tiny", tmp_path / "figure4_tiny.png")
     assert_png(tmp_path / "figure4_tiny.png")
+
+
+LAYOUT_DIGEST = """
+import hashlib, torch
+from pipeline_lib.reporting.tsne import PrefixCase, tsne_layout
+points = torch.randn(46, 64, generator=torch.Generator().manual_seed(0))
+case = PrefixCase(prefix=(1, 2), candidates=tuple(range(7)), next_codes=torch.zeros(38, dtype=torch.long),
+                  static_prefix=points[0], candidate_embeddings=points[1:8], composed_prefix=points[8:])
+print(hashlib.sha256(tsne_layout(case, 30.0, 2025).tobytes()).hexdigest())
+"""
+
+
+def test_figure4_layout_is_the_same_whichever_blas_kernels_the_cpu_gets():
+    # OpenBLAS picks its kernels per CPU; unrounded, these two gave different layouts of the same points
+    digests = {
+        subprocess.run([sys.executable, "-c", LAYOUT_DIGEST], env={**os.environ, "OPENBLAS_CORETYPE": core},
+                       capture_output=True, text=True, check=True).stdout
+        for core in ("Haswell", "Sandybridge")
+    }
+    assert len(digests) == 1
+
+
+def test_rounding_keeps_significant_digits_and_zeros():
+    values = np.array([[0.0, 1.234567891234], [-98765.43210987, 3e-12]])
+    np.testing.assert_allclose(round_significant(values), [[0.0, 1.2346], [-98765.4321, 0.0]], rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(round_significant(np.zeros((2, 2))), np.zeros((2, 2)))
 
 
 def run_figures_stage(tmp_path: Path, monkeypatch, variants: list[str]) -> None:
