@@ -23,25 +23,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pipeline_lib.models.sasrec import check_attention_sizes
+from pipeline_lib.models.sasrec import AttentionBaselineConfig
 
 
 @dataclass(frozen=True)
-class BERT4RecConfig:
+class BERT4RecConfig(AttentionBaselineConfig):
     """``n_items`` and ``max_len`` come from the data; the rest is the ``baselines.bert4rec`` params section."""
 
-    n_items: int
-    max_len: int
-    dim: int = 128  # ETEGRec §4.1.5: item embedding dimension 128 for every traditional baseline
-    blocks: int = 2
-    heads: int = 2
     ffn_dim: int = 512  # 4 × dim, as BERT4Rec (§3.3) and RecBole (64 → 256)
     dropout: float = 0.2
     mask_prob: float = 0.2
     last_only_prob: float = 0.5
 
     def __post_init__(self) -> None:
-        check_attention_sizes(self)
+        super().__post_init__()
         if not 0.0 < self.mask_prob < 1.0:
             raise ValueError(f"mask_prob must be in (0, 1), got {self.mask_prob}")
         if not 0.0 <= self.last_only_prob <= 1.0:

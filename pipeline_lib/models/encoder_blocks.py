@@ -8,33 +8,26 @@ depend on how much left padding it carries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
-from pipeline_lib.models.sasrec import check_attention_sizes
+from pipeline_lib.models.sasrec import AttentionBaselineConfig
 
 LAYER_NORM_EPS = 1e-12  # RecBole's layer_norm_eps
 
 
 @dataclass(frozen=True)
-class AttributeEncoderConfig:
-    """What FDSA's and S³Rec's configs share: ``n_items``, ``max_len`` and ``n_attributes`` come from the
-    data, the rest from ``baselines.<model>`` (RecBole's defaults but ``dim``). Raises ``ValueError``
-    naming the field (:func:`check_attention_sizes`, ``n_attributes`` ≥ 0)."""
+class AttributeEncoderConfig(AttentionBaselineConfig):
+    """What FDSA's and S³Rec's configs share: the attention sizes and ``n_attributes`` (keyword only; from the
+    data, as ``n_items`` and ``max_len``). Raises ``ValueError`` naming the field (``n_attributes`` ≥ 0 and
+    :class:`AttentionBaselineConfig`'s checks)."""
 
-    n_items: int
-    max_len: int
-    n_attributes: int
-    dim: int = 128  # ETEGRec §4.1.5: item embedding size 128 for every traditional baseline
-    blocks: int = 2
-    heads: int = 2
-    ffn_dim: int = 256
-    dropout: float = 0.5
+    n_attributes: int = field(kw_only=True)
 
     def __post_init__(self) -> None:
-        check_attention_sizes(self)
+        super().__post_init__()
         if self.n_attributes < 0:
             raise ValueError(f"n_attributes must be >= 0, got {self.n_attributes}")
 

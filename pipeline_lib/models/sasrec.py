@@ -12,39 +12,41 @@ item embedding table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 
-def check_attention_sizes(config: Any) -> None:
-    """The checks every self-attention baseline's config shares (SASRec, BERT4Rec, FDSA, S³Rec): ``n_items``,
-    ``max_len``, ``dim``, ``blocks``, ``heads``, ``ffn_dim`` ≥ 1, ``dim`` divisible by ``heads``, ``dropout`` in
-    [0, 1). Raises ``ValueError`` naming the field."""
-    for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
-        if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
-    if config.dim % config.heads:
-        raise ValueError(f"dim ({config.dim}) must be divisible by heads ({config.heads})")
-    if not 0.0 <= config.dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
-
-
 @dataclass(frozen=True)
-class SASRecConfig:
-    """``n_items`` and ``max_len`` come from the data; the rest is the ``baselines.sasrec`` params section."""
+class AttentionBaselineConfig:
+    """The sizes every self-attention baseline's config shares (SASRec, BERT4Rec, FDSA, S³Rec): ``n_items`` and
+    ``max_len`` come from the data, the rest from ``baselines.<model>`` (RecBole's defaults but ``dim``; each model
+    overrides its own). Raises ``ValueError`` naming the field: ``n_items``, ``max_len``, ``dim``, ``blocks``,
+    ``heads``, ``ffn_dim`` ≥ 1, ``dim`` divisible by ``heads``, ``dropout`` in [0, 1)."""
 
     n_items: int
     max_len: int
-    dim: int = 256  # ETEGRec §4.1.4: 256-d SASRec item embeddings feed its tokenizer
+    dim: int = 128  # ETEGRec §4.1.5: item embedding size 128 for every traditional baseline
     blocks: int = 2
     heads: int = 2
     ffn_dim: int = 256
     dropout: float = 0.5
 
     def __post_init__(self) -> None:
-        check_attention_sizes(self)
+        for name in ("n_items", "max_len", "dim", "blocks", "heads", "ffn_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class SASRecConfig(AttentionBaselineConfig):
+    """``n_items`` and ``max_len`` come from the data; the rest is the ``baselines.sasrec`` params section."""
+
+    dim: int = 256  # ETEGRec §4.1.4: 256-d SASRec item embeddings feed its tokenizer
 
 
 class SASRec(nn.Module):

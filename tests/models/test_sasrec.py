@@ -69,7 +69,7 @@ def test_padding_row_is_zero_and_gets_no_gradient():
 
 @pytest.mark.parametrize("config", ["sasrec", "bert4rec", "fdsa", "s3rec"])
 def test_every_attention_baseline_checks_its_sizes(config):
-    """One shared check (``check_attention_sizes``) serves SASRec, BERT4Rec, FDSA and S³Rec."""
+    """One shared check (``AttentionBaselineConfig``) serves SASRec, BERT4Rec, FDSA and S³Rec."""
     build = {"sasrec": SASRecConfig, "bert4rec": BERT4RecConfig,
              "fdsa": lambda **kw: FDSAConfig(n_attributes=3, **kw), "s3rec": lambda **kw: S3RecConfig(n_attributes=3, **kw)}
     make = build[config]
@@ -86,6 +86,6 @@ def test_every_attention_baseline_checks_its_sizes(config):
 def test_attribute_baselines_share_one_config_base(config):
     """FDSA's and S³Rec's configs are ``AttributeEncoderConfig`` with the same sizes, defaults and checks."""
     assert [f.name for f in fields(config)][:8] == [f.name for f in fields(AttributeEncoderConfig)]
-    assert config(n_items=10, max_len=5, n_attributes=0).dim == AttributeEncoderConfig(10, 5, 0).dim == 128
+    assert config(n_items=10, max_len=5, n_attributes=0).dim == AttributeEncoderConfig(10, 5, n_attributes=0).dim == 128
     with pytest.raises(ValueError, match="n_attributes must be >= 0"):
         config(n_items=10, max_len=5, n_attributes=-1)
