@@ -175,6 +175,8 @@ def fit(
         if evaluated and _budget_spent(config.time_budget_s, began_fit, agree):
             result.stopped_by = "time_budget" if epoch + 1 < config.max_epochs else "max_epochs"
             break
+    if main_process and curve_path is not None:  # also a resumed run with no epoch left (DVC deleted the curve)
+        write_curve(curve_path, result.curve)
     return result
 
 

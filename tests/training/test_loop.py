@@ -42,3 +42,25 @@ def test_stopped_by_names_patience_max_epochs_or_the_time_budget(tmp_path):
     assert (budget.stopped_by, budget.epochs_run, budget.best_epoch) == ("time_budget", 2, 1)
     last = _fit(tmp_path / "d", max_epochs=1, patience=5, time_budget_s=1e-9)
     assert last.stopped_by == "max_epochs"  # the budget ran out at the last epoch: the run was complete anyway
+
+
+def test_a_resumed_run_with_no_epochs_left_still_writes_its_curve(tmp_path):
+    """Issue 28: DVC deletes the curve before re-running a stage; when the only checkpoint is the last epoch's
+    (or one stopped by patience), the resumed run trains no epoch and must still write the curve it resumed."""
+    from pipeline_lib.training.loop import LoopConfig, fit
+
+    def run(curve, **config):
+        model = torch.nn.Linear(1, 1)
+        scores = iter([0.3, 0.2, 0.1, 0.1])
+        return fit(LoopConfig(**config), {"model": model}, {}, lambda epoch: {"train_loss": 0.0},
+                   lambda: {"ndcg@10": next(scores)}, tmp_path / f"{curve.stem}.safetensors", "run", curve)
+
+    for name, config in (("done", {"max_epochs": 2, "patience": 5}), ("patience", {"max_epochs": 6, "patience": 2})):
+        curve = tmp_path / f"{name}.tsv"
+        first = run(curve, **config)
+        written = curve.read_text()
+        curve.unlink()  # what DVC does before it re-runs the stage; the checkpoint stays (persist)
+        again = run(curve, **config)
+        assert curve.read_text() == written, name
+        assert (again.best_epoch, again.epochs_run, again.stopped_by) == (first.best_epoch, first.epochs_run,
+                                                                         first.stopped_by), name
