@@ -136,7 +136,8 @@ def test_gate_passes_this_run_and_fails_a_planted_regression(reproduced: Path, t
     target.write_text(json.dumps(report))
     failed = _gate(reproduced, planted)
     assert failed.returncode == 1, failed.stdout[-3000:] + failed.stderr[-3000:]
-    assert "demo/eval/decor/seed_2025.json:test.recall@10" in failed.stdout
+    regressed = [line.split() for line in failed.stdout.splitlines() if line.endswith("regressed")]
+    assert [row[:2] for row in regressed] == [["demo/eval/decor/seed_2025.json", "test.recall@10"]], failed.stdout
 
 
 # Every cheap stage, and one stage of each trainer on the demo's tiny CPU-profile models.
