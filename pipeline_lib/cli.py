@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
-from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.errors import NO_SPACE, PipelineInputError, is_disk_full
 from pipeline_lib.locking import exclusive_run, lock_name
 
 
@@ -17,9 +18,24 @@ def dataset_argparser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def checked_choice(value: str, allowed: Iterable[str], argument: str, params_path: str | Path) -> str:
+    """A positional argument DVC fills from a matrix key (``variants``, ``baseline_models``), checked after the
+    params (whose schema names the key with the bad entry), so argparse's usage text never replaces that line.
+
+    Raises:
+        PipelineInputError: ``value`` is not one of ``allowed``.
+    """
+    known = sorted(allowed)
+    if value not in known:
+        raise PipelineInputError(params_path, f"unknown {argument} {value!r} (known: {', '.join(known)})",
+                                 field=argument)
+    return value
+
+
 def run_stage(main: Callable[[], None]) -> None:
     """Run a stage's ``main`` with deterministic kernels and the stage's output lock
-    (:mod:`pipeline_lib.locking`); bad input or a busy lock ends it with a one-line message and exit code 2."""
+    (:mod:`pipeline_lib.locking`); bad input, a busy lock or a full disk ends it with a one-line message and
+    exit code 2."""
     if "torch" in sys.modules:  # a stage without torch (download, tables) is spared its import (~1 s)
         from pipeline_lib.device import use_deterministic_algorithms
 
@@ -29,4 +45,9 @@ def run_stage(main: Callable[[], None]) -> None:
             main()
     except PipelineInputError as err:
         print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:  # a full disk outside the atomic writers (which name their output themselves)
+        if not is_disk_full(err):
+            raise
+        print(f"error: {err.filename or 'a write'}: {NO_SPACE}", file=sys.stderr)
         sys.exit(2)

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+
+NO_SPACE = "no space left on device"
+FULL_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT)  # the disk, or the user's quota on it
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Whether ``err`` is a write refused for want of space (ENOSPC) or quota (EDQUOT)."""
+    return isinstance(err, OSError) and err.errno in FULL_DISK_ERRNOS
 
 
 class PipelineInputError(Exception):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from pipeline_lib.errors import FULL_DISK_ERRNOS, NO_SPACE, PipelineInputError, is_disk_full
+
 if TYPE_CHECKING:  # torch is imported where tensors are written or read: stages without tensors skip it (~1 s)
     import torch
 
@@ -24,20 +26,31 @@ os.umask(_UMASK)
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    On any error the temporary is removed and ``path`` keeps its previous content (or stays absent).
+    Raises:
+        PipelineInputError: ``<path>: no space left on device`` when the disk (or quota) is full.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         yield tmp
         # mkstemp (and writers that recreate the file, like safetensors) make 0600: give the file
         # the permissions a plain open() would
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
+    except OSError as err:
+        if is_disk_full(err):
+            raise PipelineInputError(path, NO_SPACE) from None
+        raise
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -49,9 +62,10 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     instant between two renames has no folder at ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    staging: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
         yield staging
         os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes 0700
         if path.exists():
@@ -61,8 +75,17 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
             shutil.rmtree(retired)
         else:
             os.replace(staging, path)
+    except OSError as err:
+        if is_disk_full(err):
+            raise PipelineInputError(path, NO_SPACE) from None
+        raise
+    except PipelineInputError as err:  # a file written inside the staging folder: name it at its final place
+        if err.problem == NO_SPACE and staging is not None and err.path and Path(err.path).is_relative_to(staging):
+            raise PipelineInputError(path / Path(err.path).relative_to(staging), NO_SPACE) from None
+        raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -86,11 +109,18 @@ def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: 
     key order — and with it the file's bytes — can change from run to run; the header is rewritten
     with sorted keys so the same tensors and metadata always give the same file.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     flat = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
     with atomic_path(path) as tmp:
-        save_file(flat, str(tmp), metadata=metadata)
+        try:
+            save_file(flat, str(tmp), metadata=metadata)
+        except SafetensorError as err:  # its Rust writer reports a full disk as text, not as an OSError
+            full = [code for code in FULL_DISK_ERRNOS if f"(os error {code})" in str(err)]
+            if full:
+                raise OSError(full[0], os.strerror(full[0])) from err
+            raise
         _canonicalise_safetensors_header(tmp)
 
 
@@ -102,10 +132,13 @@ def _canonicalise_safetensors_header(path: Path) -> None:
         body = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
         body += b" " * (-len(body) % 8)  # the data section starts 8-byte aligned, as safetensors writes it
         rewritten = path.with_name(path.name + ".canonical")
-        with open(rewritten, "wb") as out:
-            out.write(struct.pack("<Q", len(body)) + body)
-            shutil.copyfileobj(fh, out)
-    os.replace(rewritten, path)
+        try:
+            with open(rewritten, "wb") as out:
+                out.write(struct.pack("<Q", len(body)) + body)
+                shutil.copyfileobj(fh, out)
+            os.replace(rewritten, path)
+        finally:
+            rewritten.unlink(missing_ok=True)
 
 
 def read_tensors(path: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:

@@ -75,16 +75,26 @@ def resolve_protocol(params: dict[str, Any], spec: DatasetSpec, params_path: str
 
 def add_seed_argument(parser: argparse.ArgumentParser) -> None:
     """``--seed S``: the training seed of this run (DVC passes each entry of ``seeds``)."""
-    parser.add_argument("--seed", type=int, default=None, help="training seed (default: the first of `seeds`)")
+    # a string: DVC passes each entry of `seeds`, which the params schema checks first (with its key's name)
+    parser.add_argument("--seed", default=None, help="training seed (default: the first of `seeds`)")
 
 
-def training_seed(params: dict[str, Any], seed: int | None, params_path: str | Path) -> int:
-    """``seed`` as given on the command line, else the first of params ``seeds``; must be ≥ 0."""
+def training_seed(params: dict[str, Any], seed: str | None, params_path: str | Path) -> int:
+    """``seed`` as given on the command line, else the first of params ``seeds``; must be an integer ≥ 0.
+
+    Raises:
+        PipelineInputError: ``--seed`` is not an integer ≥ 0 (call after :func:`load_params`, so that a bad
+            entry of ``seeds`` is reported under its own key first).
+    """
     if seed is None:
         return int(params["seeds"][0])
-    if seed < 0:
-        raise PipelineInputError(params_path, f"must be ≥ 0, got {seed}", field="--seed")
-    return seed
+    try:
+        value = int(seed)
+    except ValueError:
+        raise PipelineInputError(params_path, f"must be an integer ≥ 0, got {seed!r}", field="--seed") from None
+    if value < 0:
+        raise PipelineInputError(params_path, f"must be ≥ 0, got {value}", field="--seed")
+    return value
 
 
 def decode_settings(

@@ -10,7 +10,7 @@ from functools import partial
 
 import torch
 
-from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.cli import checked_choice, dataset_argparser, run_stage
 from pipeline_lib.data.attributes import load_attribute_table
 from pipeline_lib.data.store import read_split
 from pipeline_lib.device import resolve_device
@@ -37,37 +37,38 @@ from pipeline_lib.training.sequential import (
 
 def main() -> None:
     parser = dataset_argparser(__doc__)
-    parser.add_argument("model", choices=sorted({*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}))
+    parser.add_argument("model", help="a name in params.yaml's baseline_models (checked after the params)")
     add_seed_argument(parser)
     args = parser.parse_args()
     params = load_params(args.params)
+    model_name = checked_choice(args.model, {*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}, "model", args.params)
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
     section = stage_section(params, spec, "baselines")
     shared = {key: value for key, value in section.items() if key not in {*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}}
     device = resolve_device(shared.pop("device", "auto"))
-    model_values = dict(section.get(args.model) or {})
+    model_values = dict(section.get(model_name) or {})
     own_lr = model_values.pop("lr", None)  # a model's own learning rate (BERT4Rec) replaces baselines.lr
     optim = make_config(BaselineConfig, shared | ({} if own_lr is None else {"lr": own_lr}), args.params, "baselines")
     protocol, decode = decode_settings(params, spec, args.params)
     ks, max_len = decode.ks, protocol.max_history
     seed = training_seed(params, args.seed, args.params)
-    name = run_name(args.model, seed)
+    name = run_name(model_name, seed)
 
     split = read_split(paths)
     train, valid, test = sequential_data(split, max_len, device)
-    attributes = load_attribute_table(spec, paths, split.items).ids if args.model in ATTRIBUTE_MODELS else None
-    builder = SEQUENTIAL_MODELS.get(args.model) or partial(ATTRIBUTE_MODELS[args.model], attributes=attributes)
+    attributes = load_attribute_table(spec, paths, split.items).ids if model_name in ATTRIBUTE_MODELS else None
+    builder = SEQUENTIAL_MODELS.get(model_name) or partial(ATTRIBUTE_MODELS[model_name], attributes=attributes)
     torch.manual_seed(seed)
     model = make_config(
         lambda **values: builder(len(split.items), max_len, values),
         model_values,
         args.params,
-        f"baselines.{args.model}",
+        f"baselines.{model_name}",
     ).to(device)
 
     run_id = run_fingerprint(
-        params={"model": args.model, "config": model.config, "baselines": optim, "ks": ks, "max_seq_len": max_len,
+        params={"model": model_name, "config": model.config, "baselines": optim, "ks": ks, "max_seq_len": max_len,
                 "seed": seed},
         files=[paths.train, paths.valid, paths.items],
         tensors={} if attributes is None else {"item_attributes": attributes},
@@ -75,7 +76,7 @@ def main() -> None:
 
     started = time.perf_counter()
     # S3Rec's pre-training phase (its final epoch's mean losses go to the train metrics); re-run on a resume
-    pretraining = pretrain_s3rec(model, pretraining_sequences(train), optim, seed) if args.model == "s3rec" else []
+    pretraining = pretrain_s3rec(model, pretraining_sequences(train), optim, seed) if model_name == "s3rec" else []
     checkpoint = paths.checkpoint(name)
     result = train_sequential(
         model, train, valid, optim, ks, seed, checkpoint, run_id, paths.curve(name)
@@ -83,8 +84,8 @@ def main() -> None:
     model.load_state_dict(result.best_weights["model"])
     with atomic_directory(paths.model_dir(name)) as staged:
         save_sequential(staged / paths.model_weights(name).name,
-                        staged / paths.model_config(name).name, model, args.model)
-        if args.model == "sasrec":
+                        staged / paths.model_config(name).name, model, model_name)
+        if model_name == "sasrec":
             save_item_embeddings(staged / paths.item_embeddings_of(name).name, model)
 
     ranked = rank_sequential(model, test.histories, max(ks), optim.batch_size, optim.exclude_history)
@@ -92,7 +93,7 @@ def main() -> None:
     write_json(
         paths.eval_metrics(name),
         {
-            "model": args.model,
+            "model": model_name,
             "dataset": args.dataset,
             "seed": seed,
             "protocol": protocol.name,

@@ -9,7 +9,7 @@ Launched as N processes (``accelerate launch --multi_gpu --num_processes N -m st
 users are decoded in shards and rank 0 writes the same outputs a single process would.
 """
 
-from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.cli import checked_choice, dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
 from pipeline_lib.evaluation import (
@@ -32,10 +32,11 @@ from pipeline_lib.training.generative import generative_data
 
 def main() -> None:
     parser = dataset_argparser(__doc__)
-    parser.add_argument("variant", choices=sorted(VARIANTS))
+    parser.add_argument("variant", help="a name in params.yaml's variants or tokenizer_variants (checked after the params)")
     add_seed_argument(parser)
     args = parser.parse_args()
     params = load_params(args.params)
+    variant = checked_choice(args.variant, VARIANTS, "variant", args.params)
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
     run = stage_section(params, spec, "train")
@@ -43,9 +44,9 @@ def main() -> None:
     device = dist.device
     protocol, decode = decode_settings(params, spec, args.params)
     seed = training_seed(params, args.seed, args.params)
-    name = run_name(args.variant, seed)
+    name = run_name(variant, seed)
 
-    tokenizer = VARIANTS[args.variant].tokenizer
+    tokenizer = VARIANTS[variant].tokenizer
     codebooks = load_codebooks(paths.rqvae_of(tokenizer))
     sids = read_semantic_ids(paths.semantic_ids_of(tokenizer))
     data, test = generative_data(read_split(paths), sids, codebooks.shape[1], protocol.max_history, device)
@@ -67,7 +68,7 @@ def main() -> None:
         write_json(
             paths.eval_metrics(name),
             {
-                "model": args.variant,
+                "model": variant,
                 "dataset": args.dataset,
                 "seed": seed,
                 **protocol.record(),

@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.cli import checked_choice, dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
 from pipeline_lib.io import atomic_directory, write_json
@@ -29,10 +29,11 @@ from pipeline_lib.training.loop import run_summary, run_timings
 
 def main() -> None:
     parser = dataset_argparser(__doc__)
-    parser.add_argument("variant", choices=sorted(VARIANTS))
+    parser.add_argument("variant", help="a name in params.yaml's variants or tokenizer_variants (checked after the params)")
     add_seed_argument(parser)
     args = parser.parse_args()
     params = load_params(args.params)
+    variant = checked_choice(args.variant, VARIANTS, "variant", args.params)
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
     section = stage_section(params, spec, "train")
@@ -41,14 +42,14 @@ def main() -> None:
     optim = make_config(OptimConfig, section, args.params, "train")
     protocol, decode = decode_settings(params, spec, args.params)
     seed = training_seed(params, args.seed, args.params)
-    name = run_name(args.variant, seed)
+    name = run_name(variant, seed)
 
     max_len = protocol.max_history
-    tokenizer = VARIANTS[args.variant].tokenizer  # letter / cost: their own tokenizer, else the shared one
+    tokenizer = VARIANTS[variant].tokenizer  # letter / cost: their own tokenizer, else the shared one
     codebooks = load_codebooks(paths.rqvae_of(tokenizer))
     sids = read_semantic_ids(paths.semantic_ids_of(tokenizer))
     data, _ = generative_data(read_split(paths), sids, codebooks.shape[1], max_len, device)
-    config = dataset_variant_config(args.variant, params, spec, codebooks)
+    config = dataset_variant_config(variant, params, spec, codebooks)
     torch.manual_seed(seed)
     model = GenerativeRecommender(config, codebooks).to(device)
     run_id = run_fingerprint(
@@ -67,7 +68,7 @@ def main() -> None:
         model.load_state_dict(result.best_weights["model"])
         with atomic_directory(paths.model_dir(name)) as staged:
             save_generative(staged / paths.model_weights(name).name,
-                            staged / paths.model_config(name).name, model, args.variant)
+                            staged / paths.model_config(name).name, model, variant)
         if not steps.is_file():  # diagnostics_every beyond the run's last step
             write_empty_steps(steps)
         checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run

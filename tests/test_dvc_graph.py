@@ -120,3 +120,17 @@ def test_quick_first_run_subset_has_only_its_runs(tmp_path):
         assert "baseline@demo-sasrec-2025" in upstream(repo, "etegrec@demo-2025")
     finally:
         repo.close()
+
+
+def test_every_stage_descends_from_the_params_check(tmp_path):
+    """Issue 28: a bad value must stop `dvc repro` before DVC deletes the outputs of a stage that reads it."""
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    repo = Repo.init(tmp_path, no_scm=True)
+    try:
+        names = {s.name for s in repo.index.stages} - {"check_params"}
+        assert names and {name for name in names if "check_params" not in upstream(repo, name)} == set()
+        check = next(s for s in repo.index.stages if s.name == "check_params")
+        assert [(p.def_path, p.params) for p in check.params] == [("params.yaml", [])]  # every key of the file
+    finally:
+        repo.close()

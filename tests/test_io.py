@@ -85,3 +85,97 @@ def test_atomic_directory_leaves_nothing_when_a_first_run_fails(tmp_path):
             (staged / "model.safetensors").write_text("partial")
             raise RuntimeError
     assert list((tmp_path / "models").iterdir()) == []
+
+
+def _files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_full_disk_while_writing_a_checkpoint_names_it_and_keeps_the_previous_one(tmp_path, monkeypatch):
+    """Issue 28: ENOSPC in the header rewrite left `.last.safetensors.<random>.tmp.canonical` behind and a traceback."""
+    import errno
+    import shutil
+
+    from pipeline_lib.errors import PipelineInputError
+
+    last = tmp_path / "checkpoints" / "last.safetensors"
+    write_tensors(last, {"w": torch.ones(3)})
+    before = last.read_bytes()
+
+    def full_disk(src, dst, *args):
+        dst.write(src.read(5))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(shutil, "copyfileobj", full_disk)
+    with pytest.raises(PipelineInputError) as err:
+        write_tensors(last, {"w": torch.zeros(1000)})
+    assert str(err.value) == f"{last}: no space left on device"
+    assert _files(tmp_path / "checkpoints") == ["last.safetensors"]
+    assert last.read_bytes() == before
+
+
+def test_a_full_disk_inside_a_staged_folder_names_the_final_file_and_leaves_no_staging(tmp_path):
+    import errno
+
+    from pipeline_lib.errors import PipelineInputError
+
+    target = tmp_path / "models" / "tiger"
+    with pytest.raises(PipelineInputError) as err:
+        with atomic_directory(target) as staged:
+            write_json(staged / "config.json", {})
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert str(err.value) == f"{target}: no space left on device"
+    with pytest.raises(PipelineInputError) as err:
+        with atomic_directory(target) as staged:
+            with open(staged / "weights.safetensors", "wb"):
+                pass
+            from pipeline_lib.io import atomic_path
+
+            with atomic_path(staged / "weights.safetensors"):
+                raise OSError(errno.EDQUOT, "Disk quota exceeded")
+    assert str(err.value) == f"{target / 'weights.safetensors'}: no space left on device"
+    assert _files(tmp_path / "models") == []
+
+
+FILL_TMPFS = """
+import os, sys, torch
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.io import write_tensors
+root = sys.argv[1]
+last = os.path.join(root, "last.safetensors")
+write_tensors(last, {"w": torch.ones(1000)})
+with open(os.path.join(root, "filler"), "wb") as fh:  # fill what is left but 8 kB
+    fh.write(b"x" * (os.statvfs(root).f_bavail * os.statvfs(root).f_frsize - 8192))
+try:
+    write_tensors(last, {"w": torch.zeros(200_000)})
+except PipelineInputError as err:
+    print(err)
+print(sorted(os.listdir(root)))
+print(torch.equal(torch.ones(1000), __import__("safetensors.torch").torch.load_file(last)["w"]))
+"""
+
+
+def test_a_real_full_tmpfs_keeps_the_previous_checkpoint(tmp_path):
+    """The issue's case on a real file system: a 2 MB tmpfs mounted in a private mount namespace."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1)")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    script = tmp_path / "fill.py"
+    script.write_text(FILL_TMPFS)
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"], capture_output=True)
+    prefix = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    if probe.returncode != 0 and os.geteuid() != 0:
+        pytest.skip("no mount namespaces here")
+    shell = f"mount -t tmpfs -o size=2m tmpfs {mnt} && exec {sys.executable} {script} {mnt}"
+    run = subprocess.run([*prefix, "sh", "-c", shell], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if "mount:" in run.stderr:
+        pytest.skip(f"cannot mount a tmpfs: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [f"{mnt}/last.safetensors: no space left on device",
+                                       "['filler', 'last.safetensors']", "True"]
