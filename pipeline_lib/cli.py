@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from pipeline_lib.errors import NO_SPACE, PipelineInputError, is_disk_full
+from pipeline_lib.errors import PipelineInputError, stage_error_line
 from pipeline_lib.locking import exclusive_run, lock_name
 
 
@@ -43,11 +43,9 @@ def run_stage(main: Callable[[], None]) -> None:
     try:
         with exclusive_run(lock_name(sys.argv)):
             main()
-    except PipelineInputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    except OSError as err:  # a full disk outside the atomic writers (which name their output themselves)
-        if not is_disk_full(err):
+    except (PipelineInputError, OSError) as err:
+        line = stage_error_line(err)
+        if line is None:
             raise
-        print(f"error: {err.filename or 'a write'}: {NO_SPACE}", file=sys.stderr)
+        print(line, file=sys.stderr)
         sys.exit(2)

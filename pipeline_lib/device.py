@@ -20,7 +20,9 @@ def use_deterministic_algorithms() -> None:
     backward pass (e.g. embedding gradients) make two identical training runs drift apart after a few
     steps. Ops that have no deterministic kernel only warn; cuBLAS needs a fixed workspace."""
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    # torch.use_deterministic_algorithms(True, warn_only=True) minus its import of inductor's config (~1 s per
+    # stage, for the flag inductor reads when compiling): the compiled training path sets that flag itself
+    torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:

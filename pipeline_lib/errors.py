@@ -32,3 +32,14 @@ class PipelineInputError(Exception):
         if field is not None:
             where += f", field '{field}'"
         super().__init__(f"{where}: {problem}")
+
+
+def stage_error_line(err: BaseException) -> str | None:
+    """The one line a stage prints for ``err`` before exiting with code 2 — bad input (``error: <path>, field
+    '<key>': <problem>``) or a full disk (``error: <path>: no space left on device``) — or ``None`` for any
+    other error, which is a bug and keeps its traceback."""
+    if isinstance(err, PipelineInputError):
+        return f"error: {err}"
+    if is_disk_full(err):  # outside the atomic writers, which name their output themselves
+        return f"error: {getattr(err, 'filename', None) or 'a write'}: {NO_SPACE}"
+    return None

@@ -14,7 +14,8 @@ from pipeline_lib.models.composition_stats import CompositionStatsAccumulator
 from pipeline_lib.models.generative import GenerativeRecommender, IncrementalBeamDecoder
 from pipeline_lib.models.vocab import history_tokens
 from pipeline_lib.protocol import DecodeConfig
-from pipeline_lib.training.samples import history_lengths
+from pipeline_lib.tokenizer.semantic_ids import utilization
+from pipeline_lib.training.samples import Samples, history_lengths
 
 
 @torch.no_grad()
@@ -148,3 +149,33 @@ def composition_utilization(
         weights = model.composition_weights(history_tokens(item_tokens, hist), item_tokens[target])
         active |= (weights > 1.0 / model.config.codebook_size).any(dim=0)
     return active.float().mean(dim=1).tolist()
+
+
+def evaluate_generative(
+    model: GenerativeRecommender,
+    test: Samples,
+    item_tokens: torch.Tensor,
+    trie: SemanticIdTrie,
+    sids: torch.Tensor,
+    decode: DecodeConfig,
+    bf16: bool,
+    dist: Distributed | None = None,
+) -> tuple[torch.Tensor, dict]:
+    """Test-split evaluation of a trained variant: the top-``max(ks)`` lists [U, k] of ``rank_generative``
+    and the eval JSON's measured keys — ``test`` (Recall/NDCG@k), ``utilization`` (DECOR Table 3: per layer,
+    the composition utilization of a variant with composition, else the share of codes the semantic IDs
+    ``sids`` [n_items, L+1] use) and, with composition, ``composition_report``'s keys (the context ablation).
+
+    Call it on every rank: each decodes its shard and every rank receives all users' lists.
+    """
+    ranked = rank_generative(model, test.histories, item_tokens, trie, decode, bf16, dist)
+    report: dict = {"test": ranking_metrics(ranked, test.targets, decode.ks)}
+    if model.composition is None:
+        layers = utilization(sids[:, :-1], model.config.codebook_size)
+    else:  # the context ablation: every rank decodes with the same constant u
+        contexts = (test.histories, test.targets, item_tokens)
+        constant = rank_constant_context(model, *contexts, trie, decode, bf16, dist)
+        layers = composition_utilization(model, *contexts, decode.batch_size)
+        report |= composition_report(model, ranked, constant, *contexts, decode)
+    report["utilization"] = {f"layer_{i + 1}": share for i, share in enumerate(layers)}
+    return ranked, report

@@ -132,6 +132,11 @@ class DatasetPaths:
     def curve(self, model: str) -> Path:
         return self.root / "reports" / "curves" / self.name / f"{model}.tsv"
 
+    def steps(self, model: str) -> Path:
+        """Composition diagnostics every ``train.diagnostics_every`` steps (header-only when off): apart from
+        the curves, whose folder DVC plots per epoch."""
+        return self.root / "reports" / "steps" / self.name / f"{model}.tsv"
+
     def train_metrics(self, model: str) -> Path:
         return self.metrics / "train" / f"{model}.json"
 

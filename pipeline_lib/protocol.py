@@ -9,9 +9,8 @@ recent items) and the beam width of trie-constrained decoding:
   they were measured under this one.
 
 params.yaml ``protocol`` names one for every model; ``evaluate.beam_size`` (null = the protocol's)
-may override the beam, and then the run is reported as a custom setting. Training seeds (``seeds``)
-are a DVC matrix dimension: every trained model runs once per seed, its outputs under
-``<model>/seed_<s>``.
+may override the beam, and then the run is reported as a custom setting. Every trained model runs once
+per training seed (``seeds``), all seeds in its one stage, each seed's outputs under ``<model>/seed_<s>``.
 """
 
 from __future__ import annotations
@@ -74,9 +73,22 @@ def resolve_protocol(params: dict[str, Any], spec: DatasetSpec, params_path: str
 
 
 def add_seed_argument(parser: argparse.ArgumentParser) -> None:
-    """``--seed S``: the training seed of this run (DVC passes each entry of ``seeds``)."""
-    # a string: DVC passes each entry of `seeds`, which the params schema checks first (with its key's name)
-    parser.add_argument("--seed", default=None, help="training seed (default: the first of `seeds`)")
+    """``--seed S``: run only training seed S (by default a training stage runs every entry of ``seeds``)."""
+    # a string, checked after the params file (training_seed), so a bad value is one line naming `--seed`
+    parser.add_argument("--seed", default=None, help="run only this training seed (default: every entry of `seeds`)")
+
+
+def training_seeds(params: dict[str, Any], seed: str | None, params_path: str | Path) -> list[int]:
+    """The training seeds a stage runs, in order: ``[seed]`` when given on the command line, else every entry of
+    params ``seeds`` (one process for all of a model's seeds: each seed's run re-seeds torch, so it equals a
+    run of that seed alone).
+
+    Raises:
+        PipelineInputError: ``--seed`` is not an integer ≥ 0.
+    """
+    if seed is None:
+        return [int(s) for s in params["seeds"]]
+    return [training_seed(params, seed, params_path)]
 
 
 def training_seed(params: dict[str, Any], seed: str | None, params_path: str | Path) -> int:

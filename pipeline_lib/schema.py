@@ -414,6 +414,7 @@ class S3RecSection(_AttentionSection):
 
     pretrain_epochs: int = Field(100, ge=0, description="self-supervised pre-training epochs before fine-tuning")
     pretrain_lr: Float = Field(1e-3, gt=0, description="pre-training AdamW learning rate (RecBole's; fine-tuning: baselines.lr)")
+    pretrain_batch_size: int | None = Field(None, ge=1, description="pre-training batch size; null = baselines.batch_size")
     mask_ratio: Float = Field(0.2, gt=0, lt=1, description="probability that an item is masked for MIP/MAP")
     aap_weight: Float = Field(1.0, ge=0, description="weight of associated attribute prediction")
     mip_weight: Float = Field(0.2, ge=0, description="weight of masked item prediction")
@@ -484,6 +485,17 @@ class TablesSection(Section):
     significance_level: Float = Field(0.05, gt=0, lt=1, description="paired two-sided t-test level")
     formats: Annotated[list[TableFormat], AfterValidator(_unique)] = Field(
         default_factory=lambda: ["md", "tex", "csv"], description="files written per table"
+    )
+
+
+class CpuSection(Section):
+    """``cpu``: how training runs use a CPU (pipeline_lib/parallel.py, CpuConfig); no effect on a GPU."""
+
+    threads_per_run: int = Field(
+        1, ge=1, description="torch threads of each training run (its numbers depend on it: part of its identity)"
+    )
+    parallel_runs: int | None = Field(
+        None, ge=1, description="a stage's seed runs side by side, each in its own process; null = CPUs // threads_per_run"
     )
 
 
@@ -591,6 +603,7 @@ class Params(Section):
         default_factory=lambda: list(get_args(BaselineModel)),
         description="Table 1's sequential baselines (stage baseline); sasrec always (ETEGRec, LETTER read it)",
     )
+    cpu: CpuSection = Field(default_factory=CpuSection)
     train: TrainSection = Field(default_factory=TrainSection)
     evaluate: EvaluateSection = Field(default_factory=EvaluateSection)
     tokenize: TokenizeSection = Field(default_factory=TokenizeSection)

@@ -1,5 +1,6 @@
 """Stage etegrec: ETEGRec — an RQ-VAE over SASRec item embeddings, pretrained, then trained jointly with a
-T5 generative recommender by alternating optimisation (3.4); full-ranking test metrics under the params' ``protocol``, once per training seed (``--seed``)."""
+T5 generative recommender by alternating optimisation (3.4); full-ranking test metrics under the params' ``protocol``, once per training seed (every entry of ``seeds``, or
+only ``--seed S``), each reading the SASRec run of its seed."""
 
 import time
 
@@ -7,14 +8,16 @@ import torch
 
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
+from pipeline_lib.device import resolve_device
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.models.etegrec import ETEGRec, save_etegrec
 from pipeline_lib.models.generative import GenerativeRecommender
-from pipeline_lib.params import dataset_spec, load_params
+from pipeline_lib.parallel import cpu_config, run_seeds
+from pipeline_lib.params import dataset_spec, load_params, stage_section
 from pipeline_lib.paths import DatasetPaths, run_name
-from pipeline_lib.protocol import add_seed_argument, training_seed
+from pipeline_lib.protocol import add_seed_argument, training_seeds
 from pipeline_lib.tokenizer.inputs import check_enough_items, load_item_embeddings
 from pipeline_lib.tokenizer.rqvae import save_rqvae
 from pipeline_lib.tokenizer.semantic_ids import (
@@ -38,77 +41,85 @@ def main() -> None:
     params = load_params(args.params)
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
-    seed = training_seed(params, args.seed, args.params)
-    name = run_name(MODEL, seed)
-    embeddings_path = paths.item_embeddings_of(run_name("sasrec", seed))  # the SASRec run of the same seed
-    if not embeddings_path.is_file():
-        raise PipelineInputError(embeddings_path, "not found; run the baseline stage for sasrec first (dvc repro)")
-    x = load_item_embeddings(embeddings_path, paths.items)
-    settings = etegrec_settings(params, spec, x.shape[1], args.params)
-    check_enough_items(x.shape[0], settings.rqvae.codebook_size, settings.pretrain.kmeans_init, embeddings_path)
-    device = settings.device
+    seeds = training_seeds(params, args.seed, args.params)
+    cpu = cpu_config(params, args.params)
+    on_cpu = resolve_device(stage_section(params, spec, "etegrec").get("device", "auto")).type == "cpu"
+    threads = cpu.threads_per_run if on_cpu else None  # a CPU run's numbers depend on its thread count
 
-    started = time.perf_counter()
-    data, test = joint_data(read_split(paths), x, settings.max_history, device)
-    tokenizer = new_rqvae(settings.rqvae, seed, device)
-    pretrain = train_rqvae(tokenizer, data.embeddings, settings.pretrain, seed)
-    torch.manual_seed(seed)
-    recommender = GenerativeRecommender(settings.recommender)
-    model = ETEGRec(tokenizer, recommender, x.shape[0], settings.alignment.sia_space).to(device)
-    checkpoint = paths.checkpoint(name)
-    try:
-        model.refresh_semantic_ids(data.embeddings)
-        run_id = run_fingerprint(
-            params={**settings.resume_settings(), "seed": seed},
-            files=[paths.sequences, embeddings_path, paths.items],
-            tensors={"pretrained_semantic_ids": model.semantic_ids},
-        )
-        result = train_etegrec(
-            model, data, settings.optim, settings.alignment, settings.decode, seed, checkpoint, run_id,
-            paths.curve(name),
-        )
-    except CollisionOverflowError as err:
-        hint = "; lower etegrec.tokenizer_lr / mu / lam or pretrain the tokenizer longer"
-        raise PipelineInputError(embeddings_path, f"{err}{hint}") from None
-    model.load_state_dict(result.best_weights["model"])
+    def run(seed: int) -> None:
+        name = run_name(MODEL, seed)
+        embeddings_path = paths.item_embeddings_of(run_name("sasrec", seed))  # the SASRec run of the same seed
+        if not embeddings_path.is_file():
+            raise PipelineInputError(embeddings_path, "not found; run the baseline stage for sasrec first (dvc repro)")
+        x = load_item_embeddings(embeddings_path, paths.items)
+        settings = etegrec_settings(params, spec, x.shape[1], args.params)
+        check_enough_items(x.shape[0], settings.rqvae.codebook_size, settings.pretrain.kmeans_init, embeddings_path)
+        device = settings.device
 
-    with atomic_directory(paths.model_dir(name)) as staged:
-        save_etegrec(staged / paths.model_weights(name).name, staged / paths.model_config(name).name, model)
-        save_rqvae(model.tokenizer, staged / "tokenizer.safetensors")
-        write_parquet(staged / "semantic_ids.parquet", semantic_id_frame(model.semantic_ids))
+        started = time.perf_counter()
+        data, test = joint_data(read_split(paths), x, settings.max_history, device)
+        tokenizer = new_rqvae(settings.rqvae, seed, device)
+        pretrain = train_rqvae(tokenizer, data.embeddings, settings.pretrain, seed)
+        torch.manual_seed(seed)
+        recommender = GenerativeRecommender(settings.recommender)
+        model = ETEGRec(tokenizer, recommender, x.shape[0], settings.alignment.sia_space).to(device)
+        checkpoint = paths.checkpoint(name)
+        try:
+            model.refresh_semantic_ids(data.embeddings)
+            run_id = run_fingerprint(
+                params={**settings.resume_settings(), "seed": seed, "threads": threads},
+                files=[paths.sequences, embeddings_path, paths.items],
+                tensors={"pretrained_semantic_ids": model.semantic_ids},
+            )
+            result = train_etegrec(
+                model, data, settings.optim, settings.alignment, settings.decode, seed, checkpoint, run_id,
+                paths.curve(name),
+            )
+        except CollisionOverflowError as err:
+            hint = "; lower etegrec.tokenizer_lr / mu / lam or pretrain the tokenizer longer"
+            raise PipelineInputError(embeddings_path, f"{err}{hint}") from None
+        model.load_state_dict(result.best_weights["model"])
 
-    ranked = rank_items(model, test.histories, settings.decode, settings.optim.bf16)
-    write_parquet(paths.user_ranks(name), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
-    write_json(
-        paths.eval_metrics(name),
-        {
-            "model": MODEL,
-            "dataset": args.dataset,
-            "seed": seed,
-            **settings.protocol.record(),
-            "test": ranking_metrics(ranked, test.targets, settings.decode.ks),
-        },
-    )
-    checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
-    codes = model.semantic_ids[:, :-1]
-    write_json(
-        paths.train_metrics(name),
-        {
-            **run_summary(result, device, sum(p.numel() for p in model.parameters())),
-            "seed": seed,
-            **settings.protocol.record(),
-            "schedule": settings.optim.schedule,
-            "sia": settings.alignment.sia,
-            "psa": settings.alignment.psa,
-            "pretrain_final_loss": pretrain.loss[-1],
-            "tokens": {
-                **collision_stats(codes),
-                **{f"utilization_l{i + 1}": u for i, u in enumerate(utilization(codes, settings.rqvae.codebook_size))},
+        with atomic_directory(paths.model_dir(name)) as staged:
+            save_etegrec(staged / paths.model_weights(name).name, staged / paths.model_config(name).name, model)
+            save_rqvae(model.tokenizer, staged / "tokenizer.safetensors")
+            write_parquet(staged / "semantic_ids.parquet", semantic_id_frame(model.semantic_ids))
+
+        ranked = rank_items(model, test.histories, settings.decode, settings.optim.bf16)
+        write_parquet(paths.user_ranks(name), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
+        write_json(
+            paths.eval_metrics(name),
+            {
+                "model": MODEL,
+                "dataset": args.dataset,
+                "seed": seed,
+                **settings.protocol.record(),
+                "test": ranking_metrics(ranked, test.targets, settings.decode.ks),
             },
-        },
-    )
-    write_json(paths.timings(name), run_timings(result, started))
+        )
+        codes = model.semantic_ids[:, :-1]
+        write_json(
+            paths.train_metrics(name),
+            {
+                **run_summary(result, device, sum(p.numel() for p in model.parameters())),
+                "seed": seed,
+                "threads": threads,
+                **settings.protocol.record(),
+                "schedule": settings.optim.schedule,
+                "sia": settings.alignment.sia,
+                "psa": settings.alignment.psa,
+                "pretrain_final_loss": pretrain.loss[-1],
+                "tokens": {
+                    **collision_stats(codes),
+                    **{f"utilization_l{i + 1}": u for i, u in enumerate(utilization(codes, settings.rqvae.codebook_size))},
+                },
+            },
+        )
+        write_json(paths.timings(name), run_timings(result, started))
+        checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
 
+
+    run_seeds(run, seeds, cpu, on_cpu)
 
 if __name__ == "__main__":
     run_stage(main)

@@ -1,5 +1,10 @@
 """Stage train: one generative recommender variant (TIGER or a DECOR ablation, Table 2; or TIGER on the
-LETTER / CoST tokenizer, Table 1) on one dataset.
+LETTER / CoST tokenizer, Table 1) on one dataset, trained and then evaluated on the test split
+(trie-constrained beam search) once per training seed — every entry of ``seeds``, or only ``--seed S``.
+
+For a variant with composition the eval JSON also holds ``composition`` (eq. 16 diagnostics per site on
+the teacher-forced test contexts) and the context ablation ``test_constant_context`` (every user's context
+u replaced by the mean over the test users) with ``constant_context_gap`` = test − that, per metric.
 
 Data-parallel over N processes (GPUs, or CPU processes) when launched by
 ``accelerate launch --multi_gpu --num_processes N -m stages.train <dataset> <variant>``.
@@ -12,16 +17,19 @@ import torch
 from pipeline_lib.cli import checked_choice, dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
-from pipeline_lib.io import atomic_directory, write_json
+from pipeline_lib.evaluation import evaluate_generative
+from pipeline_lib.io import atomic_directory, write_json, write_parquet
+from pipeline_lib.metrics import hit_ranks, rank_frame
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.store import save_generative
 from pipeline_lib.models.variants import VARIANTS, dataset_variant_config
+from pipeline_lib.parallel import cpu_config, run_seeds
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths, run_name
-from pipeline_lib.protocol import add_seed_argument, decode_settings, training_seed
+from pipeline_lib.protocol import add_seed_argument, decode_settings, training_seeds
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
-from pipeline_lib.training.diagnostics import steps_path, write_empty_steps
+from pipeline_lib.training.diagnostics import write_empty_steps
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.generative import OptimConfig, generative_data, resume_settings, train_generative
 from pipeline_lib.training.loop import run_summary, run_timings
@@ -41,43 +49,53 @@ def main() -> None:
     device = dist.device
     optim = make_config(OptimConfig, section, args.params, "train")
     protocol, decode = decode_settings(params, spec, args.params)
-    seed = training_seed(params, args.seed, args.params)
-    name = run_name(variant, seed)
+    seeds = training_seeds(params, args.seed, args.params)
+    cpu = cpu_config(params, args.params)
+    on_cpu = device.type == "cpu" and dist.world_size == 1
+    threads = cpu.threads_per_run if on_cpu else None  # a CPU run's numbers depend on its thread count
 
     max_len = protocol.max_history
     tokenizer = VARIANTS[variant].tokenizer  # letter / cost: their own tokenizer, else the shared one
     codebooks = load_codebooks(paths.rqvae_of(tokenizer))
     sids = read_semantic_ids(paths.semantic_ids_of(tokenizer))
-    data, _ = generative_data(read_split(paths), sids, codebooks.shape[1], max_len, device)
+    data, test = generative_data(read_split(paths), sids, codebooks.shape[1], max_len, device)
     config = dataset_variant_config(variant, params, spec, codebooks)
-    torch.manual_seed(seed)
-    model = GenerativeRecommender(config, codebooks).to(device)
-    run_id = run_fingerprint(
-        params={"model": config, "train": resume_settings(optim), "evaluate": decode, "max_seq_len": max_len,
-                "seed": seed},
-        files=[paths.train, paths.valid, paths.semantic_ids_of(tokenizer), paths.rqvae_of(tokenizer)],
-    )
+    inputs = [paths.train, paths.valid, paths.semantic_ids_of(tokenizer), paths.rqvae_of(tokenizer)]
 
-    steps = steps_path(paths.curve(name))  # a declared output: header-only unless diagnostics are logged
-    if dist.is_main and not (optim.diagnostics_every and model.composition is not None):
-        write_empty_steps(steps)
-    started = time.perf_counter()
-    checkpoint = paths.checkpoint(name)
-    result = train_generative(model, data, optim, decode, seed, checkpoint, run_id, paths.curve(name), dist)
-    if dist.is_main:  # the other ranks hold the same weights and metrics
-        model.load_state_dict(result.best_weights["model"])
-        with atomic_directory(paths.model_dir(name)) as staged:
-            save_generative(staged / paths.model_weights(name).name,
-                            staged / paths.model_config(name).name, model, variant)
-        if not steps.is_file():  # diagnostics_every beyond the run's last step
-            write_empty_steps(steps)
-        checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
-        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        write_json(
-            paths.train_metrics(name),
-            {**run_summary(result, device, trainable), "seed": seed, **protocol.record(), "processes": dist.world_size},
+    def run(seed: int) -> None:
+        name = run_name(variant, seed)
+        torch.manual_seed(seed)
+        model = GenerativeRecommender(config, codebooks).to(device)
+        run_id = run_fingerprint(
+            params={"model": config, "train": resume_settings(optim), "evaluate": decode, "max_seq_len": max_len,
+                    "seed": seed, "threads": threads},
+            files=inputs,
         )
-        write_json(paths.timings(name), run_timings(result, started))
+        steps = paths.steps(name)  # a declared output: header-only unless diagnostics are logged
+        if dist.is_main and not (optim.diagnostics_every and model.composition is not None):
+            write_empty_steps(steps)
+        started = time.perf_counter()
+        checkpoint = paths.checkpoint(name)
+        result = train_generative(model, data, optim, decode, seed, checkpoint, run_id, paths.curve(name), steps, dist)
+        model.load_state_dict(result.best_weights["model"])  # every rank: all of them decode the test users
+        ranked, report = evaluate_generative(model, test, data.item_tokens, data.trie, sids, decode, optim.bf16, dist)
+        if dist.is_main:  # the other ranks hold the same weights, lists and metrics
+            with atomic_directory(paths.model_dir(name)) as staged:
+                save_generative(staged / paths.model_weights(name).name,
+                                staged / paths.model_config(name).name, model, variant)
+            if not steps.is_file():  # diagnostics_every beyond the run's last step
+                write_empty_steps(steps)
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            record = {"seed": seed, **protocol.record()}
+            write_json(paths.train_metrics(name),
+                       {**run_summary(result, device, trainable), **record, "processes": dist.world_size,
+                        "threads": threads})
+            write_parquet(paths.user_ranks(name), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
+            write_json(paths.eval_metrics(name), {"model": variant, "dataset": args.dataset, **record, **report})
+            write_json(paths.timings(name), run_timings(result, started))
+            checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
+
+    run_seeds(run, seeds, cpu, on_cpu)
     dist.finish()
 
 

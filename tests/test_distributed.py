@@ -50,7 +50,8 @@ def run(dist: Distributed | None, out: Path) -> dict:
     model, data = setup()
     ranked = rank_generative(model, data.valid.histories, data.item_tokens, data.trie, DECODE, False, dist)
     checkpoint = out / "checkpoint.safetensors"
-    result = train_generative(model, data, OPTIM, DECODE, SEED, checkpoint, "tiny run", out / "curve.tsv", dist)
+    result = train_generative(model, data, OPTIM, DECODE, SEED, checkpoint, "tiny run", out / "curve.tsv",
+                              out / "steps.tsv", dist)
     return {"ranked": ranked, "weights": model.state_dict(), "curve": result.curve}
 
 

@@ -48,43 +48,46 @@ def test_every_data_dependency_is_a_stage_output(variants, tmp_path):
         assert dangling == []
         seeds = params["seeds"]
         trained = {s.name for s in repo.index.stages if s.name.startswith("train@")}
-        assert trained == {f"train@demo-{variant}-{seed}" for variant in variants for seed in seeds}
-        assert {s.name for s in repo.index.stages if s.name.startswith("etegrec@")} == {f"etegrec@demo-{s}" for s in seeds}
-        assert f"baseline@demo-sasrec-{seeds[-1]}" in upstream(repo, f"etegrec@demo-{seeds[-1]}")
+        assert trained == {f"train@demo-{variant}" for variant in variants}  # every seed in the model's one stage
+        assert {s.name for s in repo.index.stages if s.name.startswith("etegrec@")} == {"etegrec@demo"}
+        assert "baseline@demo-sasrec" in upstream(repo, "etegrec@demo")
         figure_inputs = upstream(repo, "figures@demo")
-        assert (f"train@demo-decor-{seeds[0]}" in figure_inputs) == ("decor" in variants)
+        assert ("train@demo-decor" in figure_inputs) == ("decor" in variants)
         assert "tokenize@demo" in figure_inputs and "tables" in {s.name for s in repo.index.stages}
         # Table 1's LETTER / CoST rows: TIGER on its own tokenizer; LETTER's reads the first seed's SASRec
         own = {s.name for s in repo.index.stages if s.name.startswith("train_tokenized@")}
-        assert own == {f"train_tokenized@demo-{v}-{s}" for v in params["tokenizer_variants"] for s in seeds}
-        letter_inputs = upstream(repo, f"evaluate_tokenized@demo-letter-{seeds[-1]}")
-        assert {"tokenize_letter@demo", f"baseline@demo-sasrec-{seeds[0]}"} <= letter_inputs
-        cost_inputs = upstream(repo, f"evaluate_tokenized@demo-cost-{seeds[-1]}")
+        assert own == {f"train_tokenized@demo-{v}" for v in params["tokenizer_variants"]}
+        letter_inputs = upstream(repo, "train_tokenized@demo-letter")
+        assert {"tokenize_letter@demo", "baseline@demo-sasrec"} <= letter_inputs
+        cost_inputs = upstream(repo, "train_tokenized@demo-cost")
         assert "tokenize_cost@demo" in cost_inputs
         assert not any(n.startswith(("baseline@", "tokenize@")) for n in cost_inputs)
-        assert "tokenize_letter@demo" not in upstream(repo, f"train@demo-{variants[0]}-{seeds[0]}")
+        assert "tokenize_letter@demo" not in upstream(repo, f"train@demo-{variants[0]}")
+        assert not any(s.name.startswith("evaluate") for s in repo.index.stages)  # train evaluates each seed
     finally:
         repo.close()
 
 
-def test_seeds_override_adds_one_run_per_seed_of_every_trained_model(tmp_path):
-    """``dvc exp run -S 'seeds=[…]'`` rewrites params.yaml; the matrix follows, the untrained stages do not."""
+def test_every_trained_model_is_one_stage_over_all_seeds(tmp_path):
+    """``dvc exp run -S 'seeds=[…]'`` rewrites params.yaml: the stages stay one per model (each runs every seed,
+    so `seeds` is a param of each), their outputs are per-model folders holding a ``seed_<s>`` entry per seed."""
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, "seeds": [7, 8, 9], "datasets": ["demo"]}))
     repo = Repo.init(tmp_path, no_scm=True)
     try:
-        names = [s.name for s in repo.index.stages]
-        for prefix in ("train@demo-decor", "evaluate@demo-tiger", "baseline@demo-sasrec", "baseline@demo-gru4rec"):
-            assert sorted(n for n in names if n.rsplit("-", 1)[0] == prefix) == [f"{prefix}-{s}" for s in (7, 8, 9)]
-        assert sorted(n for n in names if n.startswith("etegrec@")) == ["etegrec@demo-7", "etegrec@demo-8", "etegrec@demo-9"]
-        assert [n for n in names if n.startswith(("tokenize@", "popularity@"))] == ["tokenize@demo", "popularity@demo"]
-        letter = next(s for s in repo.index.stages if s.name == "tokenize_letter@demo")  # seeds[0]'s SASRec only
+        stages = {s.name: s for s in repo.index.stages}
+        for name in ("train@demo-decor", "train_tokenized@demo-letter", "baseline@demo-sasrec", "etegrec@demo"):
+            assert "seeds" in stages[name].params[0].params, name
+        assert not any(name[-1].isdigit() for name in stages)
+        assert "seeds" not in stages["tokenize@demo"].params[0].params
+        letter = stages["tokenize_letter@demo"]  # seeds[0]'s SASRec only
         assert [d.def_path for d in letter.deps if "sasrec" in d.def_path] == [
             "data/demo/models/sasrec/seed_7/item_embeddings.safetensors"
         ]
         outs = {out.def_path for out in repo.index.outs}
-        assert "reports/metrics/demo/eval/decor/seed_9.json" in outs and "data/demo/ranks/sasrec/seed_7.parquet" in outs
+        assert {"reports/metrics/demo/eval/decor", "data/demo/ranks/sasrec", "reports/curves/demo/tiger",
+                "reports/steps/demo/decor", "reports/timings/demo/etegrec"} <= outs
     finally:
         repo.close()
 
@@ -100,24 +103,6 @@ def test_no_tokenizer_variants_leaves_no_tokenized_runs(tmp_path):
         names = {s.name for s in repo.index.stages}
         assert not any(n.startswith(("train_tokenized@", "evaluate_tokenized@")) for n in names)
         assert {"tokenize_letter@demo", "tokenize_cost@demo"} <= names
-    finally:
-        repo.close()
-
-
-def test_quick_first_run_subset_has_only_its_runs(tmp_path):
-    """README's quick first run (one seed, TIGER and DECOR, no own-tokenizer rows, SASRec alone): a runnable
-    graph with exactly those runs, ETEGRec and the popularity floor."""
-    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    quick = {"seeds": [2025], "variants": ["tiger", "decor"], "tokenizer_variants": [], "baseline_models": ["sasrec"]}
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({**params, **quick, "datasets": ["demo"]}))
-    repo = Repo.init(tmp_path, no_scm=True)
-    try:
-        repo.index.check_graph()
-        trained = {s.name for s in repo.index.stages if s.name.startswith(("train", "baseline@", "etegrec@"))}
-        assert trained == {"train@demo-tiger-2025", "train@demo-decor-2025", "baseline@demo-sasrec-2025",
-                           "etegrec@demo-2025"}
-        assert "baseline@demo-sasrec-2025" in upstream(repo, "etegrec@demo-2025")
     finally:
         repo.close()
 

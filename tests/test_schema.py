@@ -219,6 +219,7 @@ def test_schema_defaults_match_the_config_dataclasses():
     from pipeline_lib.tokenizer.rqvae import RQVAEConfig
     from pipeline_lib.tokenizer.training import TrainConfig
     from pipeline_lib.training.etegrec import JointOptimConfig
+    from pipeline_lib.parallel import CpuConfig
     from pipeline_lib.training.generative import OptimConfig
     from pipeline_lib.training.sequential import BaselineConfig
 
@@ -234,7 +235,7 @@ def test_schema_defaults_match_the_config_dataclasses():
         (defaults["baselines"]["s3rec"], S3RecConfig), (defaults["etegrec"], JointOptimConfig),
         (defaults["etegrec"], AlignmentConfig), (defaults["etegrec"]["backbone"], GenRecConfig),
         (defaults["figures"], Figure4Config), (defaults["tables"], TablesConfig), (defaults["gate"], GateConfig),
-        (defaults["demo"], DemoConfig),
+        (defaults["demo"], DemoConfig), (defaults["cpu"], CpuConfig),
     ]
     for section, config in sections:
         for f in dataclasses.fields(config):

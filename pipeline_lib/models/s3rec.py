@@ -46,6 +46,7 @@ class S3RecConfig(AttributeEncoderConfig):
 
     pretrain_epochs: int = 100
     pretrain_lr: float = 1e-3  # RecBole's S3Rec learning rate; fine-tuning uses the shared baselines.lr
+    pretrain_batch_size: int | None = None  # None = the shared baselines.batch_size (RecBole: one batch size)
     mask_ratio: float = 0.2
     aap_weight: float = 1.0
     mip_weight: float = 0.2
@@ -56,6 +57,8 @@ class S3RecConfig(AttributeEncoderConfig):
         super().__post_init__()
         if self.pretrain_epochs < 0:
             raise ValueError(f"pretrain_epochs must be >= 0, got {self.pretrain_epochs}")
+        if self.pretrain_batch_size is not None and self.pretrain_batch_size < 1:
+            raise ValueError(f"pretrain_batch_size must be >= 1 or None, got {self.pretrain_batch_size}")
         if self.pretrain_lr <= 0:
             raise ValueError(f"pretrain_lr must be > 0, got {self.pretrain_lr}")
         if not 0.0 < self.mask_ratio < 1.0:

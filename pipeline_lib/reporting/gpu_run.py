@@ -162,7 +162,8 @@ def smoke_train(device: str) -> float:
     optim = OptimConfig(batch_size=16, warmup_steps=2, max_epochs=1, patience=1, diagnostics_every=1)
     with tempfile.TemporaryDirectory() as tmp:
         result = train_generative(model, data, optim, DecodeConfig(beam_size=10, batch_size=16), 0,
-                                  Path(tmp) / "ckpt", "smoke", Path(tmp) / "curve.tsv")
+                                  Path(tmp) / "ckpt", "smoke", Path(tmp) / "curve.tsv",
+                                  Path(tmp) / "steps.tsv")
     if result.epochs_run != 1 or "ndcg@10" not in result.best_metrics:
         raise RuntimeError(f"smoke training ended oddly: {result.epochs_run} epochs, metrics {result.best_metrics}")
     if where.type == "cuda":
@@ -245,8 +246,8 @@ def model_summary(work: Path, dataset: str, variant: str) -> tuple[dict[str, Any
     evals = find_files(metrics_dir / "eval", "*.json", variant)
     trains = find_files(metrics_dir / "train", "*.json", variant)
     timings = find_files(work / "reports" / "timings" / dataset, "*.json", variant)
-    curves = find_files(work / "reports" / "curves" / dataset, "*.tsv", variant, exclude=".steps.")
-    steps = find_files(work / "reports" / "curves" / dataset, "*.steps.tsv", variant)
+    curves = find_files(work / "reports" / "curves" / dataset, "*.tsv", variant)
+    steps = find_files(work / "reports" / "steps" / dataset, "*.tsv", variant)
     evaluation, train, timing = _first_json(evals), _first_json(trains), _first_json(timings)
     summary: dict[str, Any] = {
         "epochs": train.get("epochs"),

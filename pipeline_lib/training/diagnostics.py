@@ -20,11 +20,6 @@ from pipeline_lib.training.loop import write_curve
 MAX_USERS = 2048  # the first validation users: enough contexts for the statistics, cheap every N steps
 
 
-def steps_path(curve_path: Path) -> Path:
-    """``reports/curves/<ds>/<variant>.tsv`` → ``reports/curves/<ds>/<variant>.steps.tsv``."""
-    return curve_path.with_suffix(".steps.tsv")
-
-
 def write_empty_steps(path: Path) -> None:
     """A header-only steps TSV: the train stage declares the file, so it exists even when nothing is logged."""
     with atomic_path(path) as tmp:

@@ -24,7 +24,7 @@ from pipeline_lib.evaluation import DecodeConfig, composition_diagnostics, flat_
 from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.vocab import SemanticVocab, history_tokens
-from pipeline_lib.training.diagnostics import StepDiagnostics, steps_path
+from pipeline_lib.training.diagnostics import StepDiagnostics
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 from pipeline_lib.training.samples import (
     Samples,
@@ -151,6 +151,10 @@ def compiled_loss(loss: Callable[..., torch.Tensor], optim: OptimConfig) -> Call
     ``optim.compile``; with ``optim.cuda_graphs`` in mode ``reduce-overhead``, which on a CUDA device records
     one CUDA graph per distinct (batch, width) shape of the length buckets and replays it (on a CPU the mode
     compiles as ``compile`` does)."""
+    if optim.compile or optim.cuda_graphs:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.deterministic = torch.are_deterministic_algorithms_enabled()  # as use_deterministic_algorithms sets it
     if optim.cuda_graphs:
         return torch.compile(loss, mode="reduce-overhead", dynamic=True)
     return torch.compile(loss, dynamic=True) if optim.compile else loss
@@ -165,6 +169,7 @@ def train_generative(
     checkpoint: Path,
     fingerprint: str,
     curve_path: Path,
+    steps_path: Path,
     dist: Distributed | None = None,
 ) -> LoopResult:
     """Train with early stopping on validation NDCG@10 by constrained beam search (sharded over ``dist``'s ranks).
@@ -173,7 +178,7 @@ def train_generative(
     and the inputs, by ``pipeline_lib.training.fingerprint.run_fingerprint``). With composition, each
     validation also adds the composition diagnostics on the validation contexts (``comp_<site>_<statistic>``,
     see ``composition_diagnostics``); ``optim.diagnostics_every`` > 0 logs them every that many optimiser
-    steps to ``<curve>.steps.tsv`` (main process; not part of the run's fingerprint). ``optim.time_budget_s``
+    steps to ``steps_path`` (main process; not part of the run's fingerprint). ``optim.time_budget_s``
     stops training after the first validation that ends past that many seconds (``LoopResult.stopped_by``).
     """
     trainer = GenerativeTrainer(model, data, optim, seed, dist)
@@ -188,7 +193,7 @@ def train_generative(
 
     if optim.diagnostics_every and model.composition is not None and trainer.dist.is_main:
         every = optim.diagnostics_every
-        trainer.on_step = StepDiagnostics(model, *valid, every, steps_path(curve_path), decode.batch_size)
+        trainer.on_step = StepDiagnostics(model, *valid, every, steps_path, decode.batch_size)
 
     def agree(spent: bool) -> bool:  # every rank stops when any rank's clock is past the budget
         return bool(trainer.dist.sum(torch.tensor(float(spent), device=trainer.device)) > 0)

@@ -58,7 +58,8 @@ def pretrain_batch(sequences: Tensor, n_items: int, mask_ratio: float, generator
 
 def pretrain_s3rec(model: S3Rec, sequences: Tensor, optim: BaselineConfig, seed: int) -> list[dict[str, float]]:
     """``model.config.pretrain_epochs`` epochs of AdamW at ``model.config.pretrain_lr`` (the shared ``baselines``
-    weight decay and batch size) on the weighted sum of the four objectives; one row per epoch: mean weighted ``loss`` and objectives."""
+    weight decay; batches of ``model.config.pretrain_batch_size``, else the shared batch size) on the weighted sum
+    of the four objectives; one row per epoch: mean weighted ``loss`` and objectives."""
     device = next(model.parameters()).device
     config = model.config
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_lr, weight_decay=optim.weight_decay)
@@ -67,7 +68,7 @@ def pretrain_s3rec(model: S3Rec, sequences: Tensor, optim: BaselineConfig, seed:
     for epoch in range(config.pretrain_epochs):
         model.train()
         running = torch.zeros(1 + len(OBJECTIVES), device=device)
-        batches = torch.randperm(len(sequences), generator=generator).split(optim.batch_size)
+        batches = torch.randperm(len(sequences), generator=generator).split(config.pretrain_batch_size or optim.batch_size)
         for index in tqdm(batches, desc=f"pretrain {epoch}", leave=False):
             batch = pretrain_batch(sequences[index], config.n_items, config.mask_ratio, generator).to(device)
             loss, parts = model.pretrain_loss(batch)

@@ -65,6 +65,25 @@ def test_compile_switches_choose_the_compile_mode(monkeypatch, switches, expecte
     assert calls == ([] if expected is None else [expected])
 
 
+def test_a_compiled_loss_runs_inductor_deterministically(monkeypatch):
+    """Stages enable deterministic kernels without importing inductor's config (device.use_deterministic_algorithms);
+    compiling sets inductor's own flag to match, as torch.use_deterministic_algorithms would have."""
+    import torch._inductor.config as inductor_config
+
+    from pipeline_lib.device import use_deterministic_algorithms
+
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fn)
+    monkeypatch.setattr(inductor_config, "deterministic", False)
+    enabled, warn_only = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        use_deterministic_algorithms()
+        assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+        compiled_loss(lambda histories, targets: histories.sum(), OptimConfig(compile=True))
+        assert inductor_config.deterministic is True
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("switches", [{"compile_loss": True}, {"cuda_graphs": True}], ids=["compile", "cuda_graphs"])
 def test_compiled_training_gives_the_eager_losses(switches):

@@ -8,7 +8,7 @@ import torch
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
-from pipeline_lib.training.diagnostics import StepDiagnostics, steps_path
+from pipeline_lib.training.diagnostics import StepDiagnostics
 from pipeline_lib.training.generative import (
     GenerativeTrainer,
     OptimConfig,
@@ -36,30 +36,32 @@ def test_curve_gets_validation_diagnostics_and_steps_tsv_every_n_steps(tmp_path:
     optim = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=2, patience=5, bf16=False,
                         diagnostics_every=3)
     curve = tmp_path / "decor.tsv"
-    train_generative(model, data, optim, DECODE, 0, tmp_path / "ckpt.safetensors", "run", curve)
+    steps_file = tmp_path / "steps" / "decor.tsv"
+    train_generative(model, data, optim, DECODE, 0, tmp_path / "ckpt.safetensors", "run", curve, steps_file)
     rows = pd.read_csv(curve, sep="\t")
     for site in ("bos", "layer_1", "layer_2", "layer_3"):
         for stat in ("entropy", "max_weight", "distinct_argmax", "above_uniform_share", "logit_var_code",
                      "logit_var_context", "u_norm", "query_norm"):
             assert rows[f"valid_comp_{site}_{stat}"].notna().all(), (site, stat)
     assert (rows["valid_comp_layer_1_entropy"] <= torch.log(torch.tensor(K)).item() + 1e-6).all()
-    steps = pd.read_csv(steps_path(curve), sep="\t")
+    steps = pd.read_csv(steps_file, sep="\t")
     n_steps = 2 * GenerativeTrainer(model, data, optim, 0).n_batches
     assert steps["step"].tolist() == list(range(3, n_steps + 1, 3))
-    assert steps_path(curve).name == "decor.steps.tsv"
     assert "comp_layer_3_max_weight" in steps.columns
 
 
 def test_no_steps_tsv_by_default_or_without_composition(tmp_path: Path):
     model, data = setup()
     optim = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=1, patience=5, bf16=False)
-    train_generative(model, data, optim, DECODE, 0, tmp_path / "a.safetensors", "a", tmp_path / "a.tsv")
-    assert not steps_path(tmp_path / "a.tsv").exists()
+    train_generative(model, data, optim, DECODE, 0, tmp_path / "a.safetensors", "a", tmp_path / "a.tsv",
+                     tmp_path / "a.steps.tsv")
+    assert not (tmp_path / "a.steps.tsv").exists()
     tiger, data = setup(composition=False, alpha=0.0, bos_queries=0)
     optim = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=1, patience=5, bf16=False,
                         diagnostics_every=1)
-    train_generative(tiger, data, optim, DECODE, 0, tmp_path / "b.safetensors", "b", tmp_path / "b.tsv")
-    assert not steps_path(tmp_path / "b.tsv").exists()
+    train_generative(tiger, data, optim, DECODE, 0, tmp_path / "b.safetensors", "b", tmp_path / "b.tsv",
+                     tmp_path / "b.steps.tsv")
+    assert not (tmp_path / "b.steps.tsv").exists()
     assert not any(c.startswith("valid_comp_") for c in pd.read_csv(tmp_path / "b.tsv", sep="\t").columns)
 
 
@@ -133,12 +135,14 @@ def test_time_budget_stops_after_the_first_validation_and_keeps_the_best_weights
     model, data = setup()
     optim = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=3, patience=5, bf16=False,
                         time_budget_s=1e-9)
-    result = train_generative(model, data, optim, DECODE, 0, tmp_path / "a.safetensors", "a", tmp_path / "a.tsv")
+    result = train_generative(model, data, optim, DECODE, 0, tmp_path / "a.safetensors", "a", tmp_path / "a.tsv",
+                              tmp_path / "a.steps.tsv")
     assert (result.epochs_run, result.best_epoch, result.stopped_by) == (1, 0, "time_budget")
     assert len(pd.read_csv(tmp_path / "a.tsv", sep="\t")) == 1
     assert set(result.best_weights["model"]) == set(model.state_dict())
     model, data = setup()
     unlimited = OptimConfig(batch_size=16, lr=0.01, warmup_steps=2, max_epochs=3, patience=5, bf16=False)
-    result = train_generative(model, data, unlimited, DECODE, 0, tmp_path / "b.safetensors", "b", tmp_path / "b.tsv")
+    result = train_generative(model, data, unlimited, DECODE, 0, tmp_path / "b.safetensors", "b", tmp_path / "b.tsv",
+                              tmp_path / "b.steps.tsv")
     assert (result.epochs_run, result.stopped_by) == (3, "max_epochs")
     assert resume_settings(optim) == resume_settings(unlimited)
