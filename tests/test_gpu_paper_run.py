@@ -1,7 +1,7 @@
 """The GPU paper-profile script (scripts/gpu_paper_run.sh) rehearsed end to end on a CPU with tiny models.
 
 In a throw-away copy of the repository: ``GPU_RUN_TINY=1 bash scripts/gpu_paper_run.sh all`` runs
-prepare (download, filter, embed of the demo data) and run (pre-flight, tokenize, train + evaluate TIGER
+prepare (download, filter, embed of the demo data) and run (pre-flight, tokenize, train (and test) TIGER
 and DECOR, report) as the device would, with ``$OUT`` set like the device tool's; the report and
 metrics.json must hold numbers for both models. About a minute on 2 CPU cores: those tests are marked slow.
 """
@@ -38,7 +38,8 @@ def test_report_and_metrics_hold_numbers_for_both_models(rehearsed):
     folder = repo / "reports" / "gpu_paper_run_tiny"
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["device"] == "cpu" and metrics["torch"] and metrics["failed_stage"] is None
-    assert {"preflight", "tokenize", "train tiger", "evaluate decor"} <= {r["stage"] for r in metrics["stages"]}
+    assert {"preflight", "tokenize", "train tiger", "train decor"} <= {r["stage"] for r in metrics["stages"]}
+    assert metrics["settings"]["seeds"] == [2025]  # the stage trains every seed of params: the run keeps one
     assert all(r["rc"] == 0 and r["seconds"] >= 0 for r in metrics["stages"])
     for name in ("tiger", "decor"):
         model = metrics["models"][name]
