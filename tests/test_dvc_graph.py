@@ -119,3 +119,15 @@ def test_every_stage_descends_from_the_params_check(tmp_path):
         assert [(p.def_path, p.params) for p in check.params] == [("params.yaml", [])]  # every key of the file
     finally:
         repo.close()
+
+
+def test_bytecode_is_not_part_of_any_stage_dependency():
+    """A stage depends on folders of code (``pipeline_lib/data``, …): the ``__pycache__`` that importing them writes
+    must not change their hash, or every test run would make ``dvc status`` dirty and the next repro re-run stages."""
+    repo = Repo(ROOT)
+    try:
+        for name in ("pipeline_lib/data/__pycache__/demo.cpython-311.pyc", "pipeline_lib/models/x.pyc"):
+            assert repo.dvcignore.is_ignored_file(str(ROOT / name)), name
+        assert not repo.dvcignore.is_ignored_file(str(ROOT / "pipeline_lib/data/demo.py"))
+    finally:
+        repo.close()
