@@ -39,6 +39,11 @@ class CpuConfig:
         if self.parallel_runs is not None and self.parallel_runs < 1:
             raise ValueError(f"parallel_runs must be ≥ 1 or null, got {self.parallel_runs}")
 
+    def run_threads(self, on_cpu: bool) -> int | None:
+        """The thread count a run records in its fingerprint and train metrics: ``threads_per_run`` on a CPU (a
+        CPU run's numbers depend on it), ``None`` elsewhere (where ``run_seeds`` leaves torch's count alone)."""
+        return self.threads_per_run if on_cpu else None
+
     def side_by_side(self) -> int:
         """How many runs go side by side: ``parallel_runs``, or as many as the usable CPUs hold."""
         if self.parallel_runs is not None:

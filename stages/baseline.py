@@ -56,7 +56,7 @@ def main() -> None:
     seeds = training_seeds(params, args.seed, args.params)
     cpu = cpu_config(params, args.params)
     on_cpu = device.type == "cpu"
-    threads = cpu.threads_per_run if on_cpu else None  # a CPU run's numbers depend on its thread count
+    threads = cpu.run_threads(on_cpu)
 
     split = read_split(paths)
     train, valid, test = sequential_data(split, max_len, device)
@@ -122,8 +122,8 @@ def main() -> None:
         write_json(paths.timings(name), run_timings(result, started))
         checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
 
-
     run_seeds(run, seeds, cpu, on_cpu)
+
 
 if __name__ == "__main__":
     run_stage(main)

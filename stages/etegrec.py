@@ -44,7 +44,8 @@ def main() -> None:
     seeds = training_seeds(params, args.seed, args.params)
     cpu = cpu_config(params, args.params)
     on_cpu = resolve_device(stage_section(params, spec, "etegrec").get("device", "auto")).type == "cpu"
-    threads = cpu.threads_per_run if on_cpu else None  # a CPU run's numbers depend on its thread count
+    threads = cpu.run_threads(on_cpu)
+    split = read_split(paths)
 
     def run(seed: int) -> None:
         name = run_name(MODEL, seed)
@@ -57,7 +58,7 @@ def main() -> None:
         device = settings.device
 
         started = time.perf_counter()
-        data, test = joint_data(read_split(paths), x, settings.max_history, device)
+        data, test = joint_data(split, x, settings.max_history, device)
         tokenizer = new_rqvae(settings.rqvae, seed, device)
         pretrain = train_rqvae(tokenizer, data.embeddings, settings.pretrain, seed)
         torch.manual_seed(seed)
@@ -118,8 +119,8 @@ def main() -> None:
         write_json(paths.timings(name), run_timings(result, started))
         checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
 
-
     run_seeds(run, seeds, cpu, on_cpu)
+
 
 if __name__ == "__main__":
     run_stage(main)

@@ -52,7 +52,7 @@ def main() -> None:
     seeds = training_seeds(params, args.seed, args.params)
     cpu = cpu_config(params, args.params)
     on_cpu = device.type == "cpu" and dist.world_size == 1
-    threads = cpu.threads_per_run if on_cpu else None  # a CPU run's numbers depend on its thread count
+    threads = cpu.run_threads(on_cpu)
 
     max_len = protocol.max_history
     tokenizer = VARIANTS[variant].tokenizer  # letter / cost: their own tokenizer, else the shared one
