@@ -6,12 +6,14 @@ import torch
 from tqdm.auto import tqdm
 
 from pipeline_lib.decoding.beam_search import constrained_beam_search
+from pipeline_lib.decoding.hf_generate import TrieConstraint, hf_generate_items
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.device import autocast
 from pipeline_lib.distributed import Distributed
 from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.composition_stats import CompositionStatsAccumulator
 from pipeline_lib.models.generative import GenerativeRecommender, IncrementalBeamDecoder
+from pipeline_lib.models.hf_t5 import HFTiger
 from pipeline_lib.models.vocab import history_tokens
 from pipeline_lib.protocol import DecodeConfig
 from pipeline_lib.tokenizer.semantic_ids import utilization
@@ -20,7 +22,7 @@ from pipeline_lib.training.samples import Samples, history_lengths
 
 @torch.no_grad()
 def rank_generative(
-    model: GenerativeRecommender,
+    model: GenerativeRecommender | HFTiger,
     histories: torch.Tensor,
     item_tokens: torch.Tensor,
     trie: SemanticIdTrie,
@@ -33,9 +35,10 @@ def rank_generative(
     Users are batched in order of history length so each batch drops its all-padding columns.
     With ``dist`` over several processes, rank r decodes batches r, r + N, r + 2N, … (the very
     batches a single process decodes, so each user's list is the same) and every rank receives
-    all users' lists.
+    all users' lists. An :class:`HFTiger` decodes each batch by Hugging Face's constrained ``generate``.
     """
     model.eval()
+    constraint = TrieConstraint.from_trie(trie) if isinstance(model, HFTiger) else None
     device = item_tokens.device
     rank, world = (0, 1) if dist is None else (dist.rank, dist.world_size)
     lengths = history_lengths(histories)
@@ -44,11 +47,14 @@ def rank_generative(
     for index in tqdm(batches[rank::world], desc="beam search", leave=False, disable=rank > 0):
         width = max(int(lengths[index].max()), 1)
         tokens = history_tokens(item_tokens, histories[index.to(device), -width:])
-        stepper = IncrementalBeamDecoder(model, tokens)
         with autocast(device, bf16):
-            items, _ = constrained_beam_search(
-                stepper, tokens.shape[0], trie, decode.beam_size, decode.top_k, device, on_select=stepper.select
-            )
+            if constraint is not None:
+                items = hf_generate_items(model.t5, tokens, constraint, decode.beam_size, decode.top_k)
+            else:
+                stepper = IncrementalBeamDecoder(model, tokens)
+                items, _ = constrained_beam_search(
+                    stepper, tokens.shape[0], trie, decode.beam_size, decode.top_k, device, on_select=stepper.select
+                )
         ranked.append(items)
     mine = torch.cat(ranked)
     if dist is not None:
@@ -152,7 +158,7 @@ def composition_utilization(
 
 
 def evaluate_generative(
-    model: GenerativeRecommender,
+    model: GenerativeRecommender | HFTiger,
     test: Samples,
     item_tokens: torch.Tensor,
     trie: SemanticIdTrie,

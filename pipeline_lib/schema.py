@@ -52,7 +52,7 @@ from pipeline_lib.errors import PipelineInputError
 # The names the code knows (tests check them against the code's own tables).
 Source = Literal["demo", "benchmark", "raw", "lcrec"]  # pipeline_lib.data.sources
 Variant = Literal[  # models.variants
-    "tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor", "letter", "cost"
+    "tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor", "letter", "cost", "tiger_hf"
 ]
 TokenizerVariant = Literal["letter", "cost"]  # the variants on their own tokenizer (models.variants, .tokenizer)
 BaselineModel = Literal["sasrec", "gru4rec", "bert4rec", "caser", "fdsa", "s3rec"]  # training.sequential's SEQUENTIAL_ + ATTRIBUTE_MODELS
@@ -65,6 +65,7 @@ ProtocolName = Literal["decor", "etegrec"]  # pipeline_lib.protocol.PROTOCOLS
 EtegrecSchedule = Literal["alternate", "joint", "frozen"]
 SiaSpace = Literal["input", "latent"]
 BosQueryInit = Literal["normal", "token_scale"]  # models.generative
+BosStatic = Literal["zero", "learned"]  # models.generative
 TableFormat = Literal["md", "tex", "csv"]
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
@@ -222,6 +223,9 @@ class BackboneSection(Section):
     decoder_layers: int = Field(4, ge=1, description="decoder blocks")
     dropout: Float = _dropout(0.1)
     feed_forward_proj: FeedForward = Field("relu", description="T5 feed-forward activation")
+    tie_lm_head: bool = Field(
+        True, description="true = the token table (fused embeddings) is the prediction head (camera-ready §3.6)"
+    )
 
 
 class ModelSection(BackboneSection):
@@ -243,6 +247,10 @@ class ModelSection(BackboneSection):
     weight_decay_exclude: bool = Field(
         False, description="true = no AdamW decay on LayerNorm, biases, embedding tables, Q_BOS; false = decay all"
     )
+    bos_static: BosStatic = Field(
+        "zero", description="e_BOS in ê_BOS = Φ(e_BOS, u, Q_BOS): zero (camera-ready §3.4.1) | learned = the table's row"
+    )
+    alpha_trainable: bool = Field(False, description="true = α of eq. 18 learned; false = fixed (camera-ready)")
 
 
 class TrainSection(Section):

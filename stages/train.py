@@ -1,5 +1,5 @@
-"""Stage train: one generative recommender variant (TIGER or a DECOR ablation, Table 2; or TIGER on the
-LETTER / CoST tokenizer, Table 1) on one dataset, trained and then evaluated on the test split
+"""Stage train: one generative recommender variant (TIGER or a DECOR ablation, Table 2; TIGER on the
+LETTER / CoST tokenizer, Table 1; or ``tiger_hf``, TIGER on Hugging Face's T5, the cross-check) on one dataset, trained and then evaluated on the test split
 (trie-constrained beam search) once per training seed — every entry of ``seeds``, or only ``--seed S``.
 
 For a variant with composition the eval JSON also holds ``composition`` (eq. 16 diagnostics per site on
@@ -20,9 +20,8 @@ from pipeline_lib.distributed import start
 from pipeline_lib.evaluation import evaluate_generative
 from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame
-from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.store import save_generative
-from pipeline_lib.models.variants import VARIANTS, dataset_variant_config
+from pipeline_lib.models.variants import VARIANTS, build_generative, dataset_variant_config
 from pipeline_lib.parallel import cpu_config, run_seeds
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths, run_name
@@ -65,7 +64,7 @@ def main() -> None:
     def run(seed: int) -> None:
         name = run_name(variant, seed)
         torch.manual_seed(seed)
-        model = GenerativeRecommender(config, codebooks).to(device)
+        model = build_generative(variant, config, codebooks).to(device)
         run_id = run_fingerprint(
             params={"model": config, "train": resume_settings(optim), "evaluate": decode, "max_seq_len": max_len,
                     "seed": seed, "threads": threads},

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
-from pipeline_lib.bench.hf_reference import hf_t5_config
+from pipeline_lib.models.hf_t5 import hf_t5_config
 from pipeline_lib.bench.measure import BenchOptions, HFOptions
 from pipeline_lib.bench.report import markdown, write_report
 from pipeline_lib.bench.run import run_benchmark

@@ -15,7 +15,9 @@ from typing import Any
 import torch
 import transformers
 
-from pipeline_lib.bench.hf_reference import HFTrainer, TrieConstraint, hf_rank, hf_t5_model
+from pipeline_lib.bench.hf_reference import HFTrainer
+from pipeline_lib.decoding.hf_generate import TrieConstraint, hf_rank
+from pipeline_lib.models.hf_t5 import hf_t5_model
 from pipeline_lib.bench.timing import median, peak_memory, reset_peak_memory, seconds, seconds_and_peak, timed
 from pipeline_lib.decoding.reference import brute_force_topk, naive_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie

@@ -51,12 +51,22 @@ class TokenComposition(nn.Module):
     """
 
     def __init__(
-        self, d_model: int, alpha: float, scaled: bool = False, positions: int = 1, center_context: bool = False
+        self,
+        d_model: int,
+        alpha: float,
+        scaled: bool = False,
+        positions: int = 1,
+        center_context: bool = False,
+        alpha_trainable: bool = False,
     ):
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-        self.alpha = alpha
+        if alpha_trainable and not 0.0 < alpha < 1.0:
+            raise ValueError(f"a trainable alpha starts inside (0, 1), got {alpha}")
+        self.fixed_alpha = None if alpha_trainable else alpha
+        # trainable: α = sigmoid(a), a starting at logit(alpha)
+        self.alpha_logit = nn.Parameter(torch.logit(torch.tensor(alpha))) if alpha_trainable else None
         self.scale = d_model**-0.5 if scaled else 1.0
         self.query = nn.Linear(d_model, d_model, bias=False)  # W_q
         self.key = nn.Linear(d_model, d_model, bias=False)  # W_k
@@ -99,7 +109,13 @@ class TokenComposition(nn.Module):
 
     def forward(self, static: torch.Tensor, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """static [B, P, d], u [B, P, d], candidates [P, N, d] → e_final [B, P, d] (eq. 17–18)."""
-        return self.alpha * self.compose(u, candidates) + (1.0 - self.alpha) * static
+        alpha = self.alpha
+        return alpha * self.compose(u, candidates) + (1.0 - alpha) * static
+
+    @property
+    def alpha(self) -> float | torch.Tensor:
+        """α of eq. 18: the fixed float (the camera-ready: "fixed throughout the training"), or sigmoid(a) when trainable."""
+        return self.fixed_alpha if self.alpha_logit is None else torch.sigmoid(self.alpha_logit)
 
 
 BOS_QUERY_INITS = ("normal", "token_scale")

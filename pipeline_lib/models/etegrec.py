@@ -216,7 +216,7 @@ class ETEGRec(nn.Module):
             history, decoded = self.recommender.hidden_states(history_tokens, target_tokens)
             rec = None
             if phase.trains_recommender:
-                logits = self.recommender.lm_head(decoded)
+                logits = self.recommender.logits(decoded, self.recommender.embed.table())
                 rec = F.cross_entropy(logits.flatten(0, 1).float(), target_tokens.flatten())
             z_e = self.sequence_head(masked_mean(history.hidden, history.mask)) if alignment.sia else None
             h_d = self.preference_head(decoded[distinct, 0]) if alignment.psa else None

@@ -39,6 +39,9 @@ from pipeline_lib.models.t5_beam import SharedCrossAttentionDecoder
 from pipeline_lib.models.vocab import SemanticVocab
 
 
+BOS_STATICS = ("zero", "learned")
+
+
 @dataclass(frozen=True)
 class GenRecConfig:
     """Backbone defaults follow TIGER (4+4 layers, 6 heads × 64, FFN 1024) with DECOR's d_model 128."""
@@ -66,12 +69,18 @@ class GenRecConfig:
     bos_residual: bool = False  # ê_BOS = α·Φ + (1 − α)·e_BOS; eq. 19 as printed has no residual
     bos_query_init: str = "normal"  # normal: N(0, 1) entries | token_scale: each ‖q‖ = mean ‖e‖ of the token table
     weight_decay_exclude: bool = False  # AdamW decay skips LayerNorm, biases, embeddings, Q_BOS (the optimiser reads it)
+    # DECOR's SIGIR'26 camera-ready (defaults) where the arXiv text is silent:
+    tie_lm_head: bool = True  # logits = H^D · table^T (§3.6: the fused embeddings are the head); False = own matrix
+    bos_static: str = "zero"  # e_BOS in ê_BOS = Φ(e_BOS, u, Q_BOS) (§3.4.1: a zero vector) | learned: the table's BOS row
+    alpha_trainable: bool = False  # α of eq. 18 learned (sigmoid of a parameter); the camera-ready fixes it
 
     def __post_init__(self) -> None:
         if self.bos_queries and not self.composition:
             raise ValueError("BOS queries are composed by Φ: they need composition=True")
         if self.bos_query_init not in BOS_QUERY_INITS:
             raise ValueError(f"bos_query_init must be one of {BOS_QUERY_INITS}, got {self.bos_query_init!r}")
+        if self.bos_static not in BOS_STATICS:
+            raise ValueError(f"bos_static must be one of {BOS_STATICS}, got {self.bos_static!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -131,7 +140,8 @@ class GenerativeRecommender(nn.Module):
         self.pooling = AttentionPooling(config.d_model, config.attention_dim) if config.composition else None
         self.composition = (
             TokenComposition(
-                config.d_model, config.alpha, config.composition_scaled, config.levels, config.composition_center_context
+                config.d_model, config.alpha, config.composition_scaled, config.levels,
+                config.composition_center_context, config.alpha_trainable,
             )
             if config.composition
             else None
@@ -142,7 +152,12 @@ class GenerativeRecommender(nn.Module):
                 self.bos.scale_to(float(self.embed.table().norm(dim=-1).mean()))
         self.encoder = _t5_stack(config, self.vocab, decoder=False)
         self.decoder = _t5_stack(config, self.vocab, decoder=True)
-        self.lm_head = nn.Linear(config.d_model, self.vocab.size, bias=False)
+        self.lm_head = None if config.tie_lm_head else nn.Linear(config.d_model, self.vocab.size, bias=False)
+
+    def logits(self, hidden: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Decoder states [..., d] → vocabulary logits [..., V]: ``hidden · table^T`` with ``tie_lm_head`` (the
+        token table — with fusion the fused embeddings, eq. 11 — is the prediction head), else ``lm_head``."""
+        return hidden @ table.t() if self.lm_head is None else self.lm_head(hidden)
 
     def encode(self, history_tokens: torch.Tensor, table: torch.Tensor) -> EncodedHistory:
         mask = history_tokens != self.vocab.PAD
@@ -182,7 +197,8 @@ class GenerativeRecommender(nn.Module):
         if self.bos is None:
             return torch.cat([static[:, :1], tokens], dim=1)
         if self.config.bos_residual:
-            first = self.composition(static[:, :1], u[:, :1], self.bos.queries[None])
+            e_bos = torch.zeros_like(static[:, :1]) if self.config.bos_static == "zero" else static[:, :1]
+            first = self.composition(e_bos, u[:, :1], self.bos.queries[None])
         else:
             first = self.composition.compose(u[:, :1], self.bos.queries[None])  # eq. 19 as printed
         return torch.cat([first, tokens], dim=1)
@@ -239,16 +255,18 @@ class GenerativeRecommender(nn.Module):
 
     def forward(self, history_tokens: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits [B, L, vocab] for the target's L tokens."""
-        return self.lm_head(self.hidden_states(history_tokens, target_tokens)[1])
+        table = self.embed.table()
+        history = self.encode(history_tokens, table)
+        return self.logits(self.decode(table, history, target_tokens[:, :-1]), table)
 
     def loss(self, history_tokens: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
         """Negative log-likelihood of the target tokens (eq. 1), averaged over tokens."""
         logits = self(history_tokens, target_tokens)
         return F.cross_entropy(logits.flatten(0, 1).float(), target_tokens.flatten())
 
-    def level_log_probs(self, hidden: torch.Tensor, level: int) -> torch.Tensor:
+    def level_log_probs(self, hidden: torch.Tensor, table: torch.Tensor, level: int) -> torch.Tensor:
         """Decoder states [N, d] → log P(code) [N, K] of ``level``, normalised over the whole vocabulary."""
-        return torch.log_softmax(self.lm_head(hidden).float(), dim=-1)[:, self.vocab.level_slice(level)]
+        return torch.log_softmax(self.logits(hidden, table).float(), dim=-1)[:, self.vocab.level_slice(level)]
 
     def beam_step_fn(self, history_tokens: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         """Encode once; return a stateless ``step(prefix_codes [B, n, p]) -> log P(level-p code) [B, n, K]``
@@ -263,7 +281,7 @@ class GenerativeRecommender(nn.Module):
                 expanded[n] = history if n == 1 else history.repeat(n)
             tokens = self.vocab.tokens(prefix_codes).reshape(batch * n, p)
             hidden = self.decode(table, expanded[n], tokens)[:, -1]
-            return self.level_log_probs(hidden, p).reshape(batch, n, -1)
+            return self.level_log_probs(hidden, table, p).reshape(batch, n, -1)
 
         return step
 
@@ -304,4 +322,4 @@ class IncrementalBeamDecoder:
                              f"(call select first), got {n} of length {p}")
         tokens = self.model.vocab.tokens(prefix_codes).reshape(batch * n, p)
         inputs = self.model.decoder_embeddings(self.table, self.expanded[n], tokens)[:, -1:]
-        return self.model.level_log_probs(self.state.step(inputs), p).reshape(batch, n, -1)
+        return self.model.level_log_probs(self.state.step(inputs), self.table, p).reshape(batch, n, -1)

@@ -8,7 +8,8 @@ from typing import Any
 
 import torch
 
-from pipeline_lib.models.generative import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.hf_t5 import HFTiger
 from pipeline_lib.params import DatasetSpec, bos_query_count, composition_alpha, stage_section
 
 
@@ -18,6 +19,7 @@ class VariantSwitches:
     composition: bool  # contextualized token composition (eq. 12–18)
     bos: bool  # learnable BOS queries (eq. 19)
     tokenizer: str | None = None  # a tokenize.method with its own tokenizer (data/<ds>/tokenizer_<method>); None = shared
+    hf: bool = False  # the stock Hugging Face T5 and its generate (models.hf_t5) instead of our T5 path
 
 
 VARIANTS: dict[str, VariantSwitches] = {
@@ -29,12 +31,20 @@ VARIANTS: dict[str, VariantSwitches] = {
     "decor": VariantSwitches(fusion=True, composition=True, bos=True),
     "letter": VariantSwitches(fusion=False, composition=False, bos=False, tokenizer="letter"),
     "cost": VariantSwitches(fusion=False, composition=False, bos=False, tokenizer="cost"),
+    "tiger_hf": VariantSwitches(fusion=False, composition=False, bos=False, hf=True),  # cross-check of tiger
 }
 
 
+def build_generative(variant: str, config: GenRecConfig, codebooks: torch.Tensor) -> GenerativeRecommender | HFTiger:
+    """The variant's model, freshly initialised from the current torch seed: ours, or the Hugging Face T5."""
+    return HFTiger(config) if VARIANTS[variant].hf else GenerativeRecommender(config, codebooks)
+
+
 # model.* switches that only act on the composition module (eq. 12–18) / on the BOS queries (eq. 19)
-COMPOSITION_SWITCHES = ("composition_scaled", "composition_center_context", "composition_self_context")
-BOS_SWITCHES = ("bos_residual", "bos_query_init")
+COMPOSITION_SWITCHES = (
+    "composition_scaled", "composition_center_context", "composition_self_context", "alpha_trainable"
+)
+BOS_SWITCHES = ("bos_residual", "bos_query_init", "bos_static")
 
 
 def variant_config(

@@ -23,6 +23,7 @@ from pipeline_lib.distributed import Distributed
 from pipeline_lib.evaluation import DecodeConfig, composition_diagnostics, flat_diagnostics, rank_generative
 from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.generative import GenerativeRecommender
+from pipeline_lib.models.hf_t5 import HFTiger
 from pipeline_lib.models.vocab import SemanticVocab, history_tokens
 from pipeline_lib.training.diagnostics import StepDiagnostics
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
@@ -82,7 +83,7 @@ class GenerativeTrainer:
 
     def __init__(
         self,
-        model: GenerativeRecommender,
+        model: GenerativeRecommender | HFTiger,
         data: TrainData,
         optim: OptimConfig,
         seed: int,
@@ -161,7 +162,7 @@ def compiled_loss(loss: Callable[..., torch.Tensor], optim: OptimConfig) -> Call
 
 
 def train_generative(
-    model: GenerativeRecommender,
+    model: GenerativeRecommender | HFTiger,
     data: TrainData,
     optim: OptimConfig,
     decode: DecodeConfig,

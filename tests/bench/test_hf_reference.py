@@ -11,21 +11,15 @@ import pytest
 import torch
 
 from pipeline_lib.bench.__main__ import main
-from pipeline_lib.bench.hf_reference import (
-    HFTrainer,
-    TrieConstraint,
-    hf_rank,
-    hf_t5_config,
-    hf_t5_model,
-    load_plain_backbone,
-    padded_train_batch,
-)
+from pipeline_lib.bench.hf_reference import HFTrainer, load_plain_backbone, padded_train_batch
 from pipeline_lib.bench.measure import HFOptions
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.cli import run_stage
+from pipeline_lib.decoding.hf_generate import TrieConstraint, hf_rank
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.hf_t5 import hf_t5_config, hf_t5_model
 from pipeline_lib.models.vocab import SemanticVocab, history_tokens
 from pipeline_lib.training.generative import OptimConfig, generative_data
 
@@ -46,12 +40,10 @@ def tiny_catalogue(items: int = 40):
 
 
 def plain_pair(codebooks: torch.Tensor) -> tuple[GenerativeRecommender, torch.nn.Module]:
-    """Our TIGER model (lm_head set to its token table, as the HF model ties them) and its HF copy."""
+    """Our TIGER model (head tied to its token table, as the HF model's) and its HF copy."""
     torch.manual_seed(0)
     config = GenRecConfig(**TINY)
     ours = GenerativeRecommender(config, codebooks).eval()
-    with torch.no_grad():
-        ours.lm_head.weight.copy_(ours.embed.table())
     hf = hf_t5_model(config, CPU, seed=1).eval()
     load_plain_backbone(hf, ours)
     return ours, hf
@@ -118,7 +110,7 @@ def test_only_a_plain_model_with_tied_head_loads():
     config = GenRecConfig(**TINY)
     hf = hf_t5_model(config, CPU, seed=0)
     with pytest.raises(ValueError, match="ties lm_head"):
-        load_plain_backbone(hf, GenerativeRecommender(config, codebooks))
+        load_plain_backbone(hf, GenerativeRecommender(GenRecConfig(**TINY, tie_lm_head=False), codebooks))
     decor = GenerativeRecommender(GenRecConfig(**TINY, fusion=True, composition=True), codebooks)
     with pytest.raises(ValueError, match="plain T5"):
         load_plain_backbone(hf, decor)

@@ -42,7 +42,7 @@ def test_composition_is_residual_mix():
     comp = TokenComposition(d_model=8, alpha=0.25)
     composed = torch.einsum("bpn,pnd->bpd", comp.weights(u, candidates), candidates)
     torch.testing.assert_close(comp(static, u, candidates), 0.25 * composed + 0.75 * static)
-    comp.alpha = 0.0
+    comp.fixed_alpha = 0.0
     torch.testing.assert_close(comp(static, u, candidates), static)
 
 
@@ -61,3 +61,17 @@ def test_scaled_logits_are_the_printed_ones_over_sqrt_d():
     logits = torch.einsum("bpd,pnd->bpn", printed.query(u), printed.key(candidates))
     torch.testing.assert_close(printed.weights(u, candidates), torch.softmax(logits, -1))
     torch.testing.assert_close(scaled.weights(u, candidates), torch.softmax(logits / 4.0, -1))
+
+
+def test_alpha_is_fixed_by_default_and_learned_only_when_trainable():
+    """Camera-ready §3.3: α is "fixed throughout the training" — no parameter; ``alpha_trainable`` learns sigmoid(a)."""
+    fixed = TokenComposition(d_model=4, alpha=0.25)
+    assert fixed.alpha == 0.25 and not any("alpha" in name for name, _ in fixed.named_parameters())
+    learned = TokenComposition(d_model=4, alpha=0.25, alpha_trainable=True)
+    assert [name for name, _ in learned.named_parameters() if "alpha" in name] == ["alpha_logit"]
+    torch.testing.assert_close(learned.alpha, torch.tensor(0.25))
+    static, u, candidates = torch.randn(2, 1, 4), torch.randn(2, 1, 4), torch.randn(1, 3, 4)
+    learned(static, u, candidates).sum().backward()
+    assert learned.alpha_logit.grad is not None and learned.alpha_logit.grad != 0
+    with pytest.raises(ValueError, match="trainable alpha"):
+        TokenComposition(d_model=4, alpha=0.0, alpha_trainable=True)

@@ -38,7 +38,33 @@ def test_bos_residual_changes_only_the_bos_embedding():
     u = printed.composition.context(printed._position_contexts(table, printed.encode(hist, table), target[:, :-1]))
     composed = printed.composition.compose(u[:, :1], printed.bos.queries[None])[:, 0]
     torch.testing.assert_close(dec_p[:, 0], composed)
-    torch.testing.assert_close(dec_r[:, 0], 0.5 * composed + 0.5 * table[printed.vocab.BOS])
+    # camera-ready §3.4.1 (bos_static zero, the default): e_BOS is a zero vector, so ê_BOS = α·Φ only
+    torch.testing.assert_close(dec_r[:, 0], 0.5 * composed)
+    learned = model(**DECOR, bos_residual=True, bos_static="learned")
+    dec_l = outputs(learned, hist, target)[1]
+    torch.testing.assert_close(dec_l[:, 1:], dec_r[:, 1:])
+    torch.testing.assert_close(dec_l[:, 0], 0.5 * composed + 0.5 * table[printed.vocab.BOS])
+
+
+def test_tied_head_is_the_token_table_and_untied_is_its_own_matrix():
+    """Camera-ready §3.6 (tie_lm_head, the default): the (fused) token table is the prediction head, no lm_head."""
+    for kw in ({}, DECOR):
+        tied, untied = model(**kw), model(**kw, tie_lm_head=False)
+        assert tied.lm_head is None and not any(name.startswith("lm_head") for name, _ in tied.named_parameters())
+        assert untied.lm_head is not None
+        hist, target = batch(tied)
+        table = tied.embed.table()
+        hidden = tied.hidden_states(hist, target)[1]
+        torch.testing.assert_close(tied(hist, target), hidden @ table.t())
+        torch.testing.assert_close(untied(hist, target), untied.lm_head(untied.hidden_states(hist, target)[1]))
+        tied.train()
+        tied.loss(hist, target).backward()  # the head's gradient reaches the table's (or the fusion's) parameters
+        assert all(p.grad is not None for name, p in tied.embed.named_parameters() if p.requires_grad)
+
+
+def test_unknown_bos_static():
+    with pytest.raises(ValueError, match="bos_static"):
+        GenRecConfig(bos_static="ones")
 
 
 def test_bos_token_scale_init_changes_only_the_query_norms():
@@ -119,14 +145,17 @@ def test_weight_decay_exclude_changes_only_the_param_groups():
 
 def test_variant_config_resets_the_switches_of_modules_a_variant_lacks():
     switches = dict(composition_center_context=True, composition_self_context=True, bos_residual=True,
-                    bos_query_init="token_scale", weight_decay_exclude=True)
+                    bos_query_init="token_scale", weight_decay_exclude=True, bos_static="learned",
+                    alpha_trainable=True, tie_lm_head=False)
     backbone = {k: v for k, v in TINY.items() if k not in ("codebook_size", "code_dim")} | switches
     tiger = variant_config("tiger", backbone, alpha=0.5, bos_queries=4, code_dim=6, codebook_size=8)
     tokcomp = variant_config("tokcomp", backbone, alpha=0.5, bos_queries=4, code_dim=6, codebook_size=8)
     decor = variant_config("decor", backbone, alpha=0.5, bos_queries=4, code_dim=6, codebook_size=8)
     defaults = GenRecConfig()
-    for key in ("composition_center_context", "composition_self_context", "bos_residual", "bos_query_init"):
+    for key in ("composition_center_context", "composition_self_context", "bos_residual", "bos_query_init",
+                "bos_static", "alpha_trainable"):
         assert getattr(tiger, key) == getattr(defaults, key)
         assert getattr(decor, key) == switches[key]
+    assert not tiger.tie_lm_head and not decor.tie_lm_head  # the head is every variant's
     assert tokcomp.composition_center_context and not tokcomp.bos_residual and tokcomp.bos_query_init == "normal"
     assert tiger.weight_decay_exclude and decor.weight_decay_exclude
