@@ -27,7 +27,8 @@ class DatasetSpec:
     defaults (paper Table 5), used unless the top-level params override them. ``overrides``
     holds per-dataset values for other sections (``{"train": {"max_epochs": 30}}``), which win
     over the section's global values. ``profile`` names an entry of the top-level ``profiles``
-    (a reusable set of such overrides, e.g. ``cpu``); the dataset's own ``overrides`` win over it.
+    (a reusable set of such overrides, e.g. ``cpu``), or a list of them merged in order (``[cpu, converge]``:
+    the later wins); the dataset's own ``overrides`` win over them.
     """
 
     name: str
@@ -38,7 +39,7 @@ class DatasetSpec:
     path: str | None = None
     prefix: str | None = None
     sha256: dict[str, str] = field(default_factory=dict)
-    profile: str | None = None
+    profile: str | list[str] | None = None
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -95,14 +96,17 @@ def dataset_spec(params: dict[str, Any], name: str, params_path: str | Path = "p
             params_path, f"source must be one of {', '.join(SOURCES)}, got {source!r}", field=f"catalog.{name}.source"
         )
     profile = entry.get("profile")
-    if profile is not None:
-        profiles = params.get("profiles") or {}
-        if profile not in profiles:
+    names = [] if profile is None else [profile] if isinstance(profile, str) else list(profile)
+    profiles = params.get("profiles") or {}
+    merged: dict[str, Any] = {}
+    for i, chosen in enumerate(names):
+        if chosen not in profiles:
             known = ", ".join(sorted(profiles)) or "none"
-            raise PipelineInputError(
-                params_path, f"unknown profile {profile!r} (known: {known})", field=f"catalog.{name}.profile"
-            )
-        entry["overrides"] = _merged(profiles[profile] or {}, entry.get("overrides") or {})
+            where = f"catalog.{name}.profile" + (f"[{i}]" if not isinstance(profile, str) else "")
+            raise PipelineInputError(params_path, f"unknown profile {chosen!r} (known: {known})", field=where)
+        merged = _merged(merged, profiles[chosen] or {})
+    if names:
+        entry["overrides"] = _merged(merged, entry.get("overrides") or {})
     try:
         return DatasetSpec(name=name, source=source, **entry)
     except TypeError as err:

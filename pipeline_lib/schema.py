@@ -464,6 +464,7 @@ class EtegrecSection(Section):
     tau: Float = Field(0.07, gt=0, description="PSA temperature")
     sia_space: SiaSpace = Field("input", description="input: z^E through the tokenizer encoder | latent: to the quantizer")
     cycle_epochs: int = Field(2, ge=2, description="C: epochs per cycle (one tokenizer epoch, then recommender epochs)")
+    eval_every: int | None = Field(None, ge=1, description="epochs between validations; null = once per cycle")
     recommender_lr: Float = Field(5e-3, gt=0, description="AdamW learning rate of the recommender")
     tokenizer_lr: Float = Field(1e-4, gt=0, description="AdamW learning rate of the tokenizer")
     weight_decay: Float = Field(0.05, ge=0, description="AdamW weight decay (both)")
@@ -539,6 +540,18 @@ class GateSection(Section):
 # ---------------------------------------------------------------- catalogue and the whole file
 
 
+class StoppingSection(Section):
+    """``stopping``: one early-stopping rule for every trained model (training.stopping.StoppingRule); null = each
+    section's own value."""
+
+    eval_every: int | None = Field(None, ge=1, description="epochs between validations, for every model")
+    patience: int | None = Field(None, ge=1, description="validations without a better NDCG@10, for every model")
+    max_epochs: int | None = Field(None, ge=1, description="epoch cap for every model; reaching it = not converged")
+    valid_users: int | None = Field(
+        None, ge=1, description="validate on a fixed subset of this many users (data seed); null = all"
+    )
+
+
 class Overrides(PartialSection):
     """Per-dataset values of the sections whose stages merge them (``profiles.<name>``,
     ``catalog.<name>.overrides``); any key of the section, all optional."""
@@ -550,6 +563,7 @@ class Overrides(PartialSection):
     baselines: partial(BaselinesSection) = None
     etegrec: partial(EtegrecSection) = None
     figures: partial(FiguresSection) = None
+    stopping: partial(StoppingSection) = None
 
 
 class CatalogEntry(Section):
@@ -562,7 +576,9 @@ class CatalogEntry(Section):
     path: str | None = Field(None, min_length=1, description="folder holding the files (lcrec source)")
     prefix: str | None = Field(None, min_length=1, description="file name prefix (lcrec source)")
     sha256: dict[str, Sha256] = Field(default_factory=dict, description="file name → expected sha256 (hex)")
-    profile: str | None = Field(None, description="a key of `profiles` applied before `overrides`")
+    profile: str | list[str] | None = Field(
+        None, description="a key of `profiles`, or a list of them applied in order, before `overrides`"
+    )
     overrides: Overrides = Field(default_factory=Overrides, description="this dataset's section values")
 
     @model_validator(mode="after")
@@ -617,6 +633,7 @@ class Params(Section):
     tokenize: TokenizeSection = Field(default_factory=TokenizeSection)
     baselines: BaselinesSection = Field(default_factory=BaselinesSection)
     etegrec: EtegrecSection = Field(default_factory=EtegrecSection)
+    stopping: StoppingSection = Field(default_factory=StoppingSection)
     tables: TablesSection = Field(default_factory=TablesSection)
     figures: FiguresSection = Field(default_factory=FiguresSection)
     gate: GateSection = Field(default_factory=GateSection)

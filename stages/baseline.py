@@ -23,6 +23,7 @@ from pipeline_lib.protocol import add_seed_argument, decode_settings, training_s
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
 from pipeline_lib.training.s3rec import pretrain_s3rec, pretraining_sequences
+from pipeline_lib.training.stopping import stopping_rule
 from pipeline_lib.training.sequential import (
     ATTRIBUTE_MODELS,
     SEQUENTIAL_MODELS,
@@ -46,7 +47,9 @@ def main() -> None:
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
     section = stage_section(params, spec, "baselines")
+    rule = stopping_rule(params, spec, args.params)
     shared = {key: value for key, value in section.items() if key not in {*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}}
+    shared = rule.applied(shared)
     device = resolve_device(shared.pop("device", "auto"))
     model_values = dict(section.get(model_name) or {})
     own_lr = model_values.pop("lr", None)  # a model's own learning rate (BERT4Rec) replaces baselines.lr
@@ -60,6 +63,7 @@ def main() -> None:
 
     split = read_split(paths)
     train, valid, test = sequential_data(split, max_len, device)
+    valid = rule.validation(valid)
     attributes = load_attribute_table(spec, paths, split.items).ids if model_name in ATTRIBUTE_MODELS else None
     builder = SEQUENTIAL_MODELS.get(model_name) or partial(ATTRIBUTE_MODELS[model_name], attributes=attributes)
 
@@ -75,7 +79,7 @@ def main() -> None:
 
         run_id = run_fingerprint(
             params={"model": model_name, "config": model.config, "baselines": optim, "ks": ks, "max_seq_len": max_len,
-                    "seed": seed, "threads": threads},
+                    "seed": seed, "threads": threads, **rule.record()},
             files=[paths.train, paths.valid, paths.items],
             tensors={} if attributes is None else {"item_attributes": attributes},
         )
@@ -116,6 +120,7 @@ def main() -> None:
                 "loss": training_objective(model, optim.loss),
                 "exclude_history": optim.exclude_history,
                 "threads": threads,
+                **rule.record(),
                 **({"pretraining": {"epochs": len(pretraining), **pretraining[-1]}} if pretraining else {}),
             },
         )

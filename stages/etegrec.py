@@ -3,6 +3,7 @@ T5 generative recommender by alternating optimisation (3.4); full-ranking test m
 only ``--seed S``), each reading the SASRec run of its seed."""
 
 import time
+from dataclasses import replace
 
 import torch
 
@@ -30,6 +31,7 @@ from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
 from pipeline_lib.training.etegrec import etegrec_settings, joint_data, rank_items, train_etegrec
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
+from pipeline_lib.training.stopping import stopping_rule
 
 MODEL = "etegrec"
 
@@ -46,6 +48,7 @@ def main() -> None:
     on_cpu = resolve_device(stage_section(params, spec, "etegrec").get("device", "auto")).type == "cpu"
     threads = cpu.run_threads(on_cpu)
     split = read_split(paths)
+    rule = stopping_rule(params, spec, args.params)
 
     def run(seed: int) -> None:
         name = run_name(MODEL, seed)
@@ -53,12 +56,13 @@ def main() -> None:
         if not embeddings_path.is_file():
             raise PipelineInputError(embeddings_path, "not found; run the baseline stage for sasrec first (dvc repro)")
         x = load_item_embeddings(embeddings_path, paths.items)
-        settings = etegrec_settings(params, spec, x.shape[1], args.params)
+        settings = etegrec_settings(params, spec, x.shape[1], args.params)  # with the stopping rule applied
         check_enough_items(x.shape[0], settings.rqvae.codebook_size, settings.pretrain.kmeans_init, embeddings_path)
         device = settings.device
 
         started = time.perf_counter()
         data, test = joint_data(split, x, settings.max_history, device)
+        data = replace(data, valid=rule.validation(data.valid))
         tokenizer = new_rqvae(settings.rqvae, seed, device)
         pretrain = train_rqvae(tokenizer, data.embeddings, settings.pretrain, seed)
         torch.manual_seed(seed)
@@ -68,7 +72,7 @@ def main() -> None:
         try:
             model.refresh_semantic_ids(data.embeddings)
             run_id = run_fingerprint(
-                params={**settings.resume_settings(), "seed": seed, "threads": threads},
+                params={**settings.resume_settings(), "seed": seed, "threads": threads, **rule.record()},
                 files=[paths.sequences, embeddings_path, paths.items],
                 tensors={"pretrained_semantic_ids": model.semantic_ids},
             )
@@ -105,6 +109,7 @@ def main() -> None:
                 **run_summary(result, device, sum(p.numel() for p in model.parameters())),
                 "seed": seed,
                 "threads": threads,
+                **rule.record(),
                 **settings.protocol.record(),
                 "schedule": settings.optim.schedule,
                 "sia": settings.alignment.sia,

@@ -11,6 +11,7 @@ Data-parallel over N processes (GPUs, or CPU processes) when launched by
 """
 
 import time
+from dataclasses import replace
 
 import torch
 
@@ -32,6 +33,7 @@ from pipeline_lib.training.diagnostics import write_empty_steps
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.generative import OptimConfig, generative_data, resume_settings, train_generative
 from pipeline_lib.training.loop import run_summary, run_timings
+from pipeline_lib.training.stopping import stopping_rule
 
 
 def main() -> None:
@@ -43,7 +45,8 @@ def main() -> None:
     variant = checked_choice(args.variant, VARIANTS, "variant", args.params)
     spec = dataset_spec(params, args.dataset, args.params)
     paths = DatasetPaths(args.dataset)
-    section = stage_section(params, spec, "train")
+    rule = stopping_rule(params, spec, args.params)
+    section = rule.applied(stage_section(params, spec, "train"))
     dist = start(section.pop("device", "auto"))
     device = dist.device
     optim = make_config(OptimConfig, section, args.params, "train")
@@ -58,6 +61,7 @@ def main() -> None:
     codebooks = load_codebooks(paths.rqvae_of(tokenizer))
     sids = read_semantic_ids(paths.semantic_ids_of(tokenizer))
     data, test = generative_data(read_split(paths), sids, codebooks.shape[1], max_len, device)
+    data = replace(data, valid=rule.validation(data.valid))
     config = dataset_variant_config(variant, params, spec, codebooks)
     inputs = [paths.train, paths.valid, paths.semantic_ids_of(tokenizer), paths.rqvae_of(tokenizer)]
 
@@ -67,7 +71,7 @@ def main() -> None:
         model = build_generative(variant, config, codebooks).to(device)
         run_id = run_fingerprint(
             params={"model": config, "train": resume_settings(optim), "evaluate": decode, "max_seq_len": max_len,
-                    "seed": seed, "threads": threads},
+                    "seed": seed, "threads": threads, **rule.record()},
             files=inputs,
         )
         steps = paths.steps(name)  # a declared output: header-only unless diagnostics are logged
@@ -88,7 +92,7 @@ def main() -> None:
             record = {"seed": seed, **protocol.record()}
             write_json(paths.train_metrics(name),
                        {**run_summary(result, device, trainable), **record, "processes": dist.world_size,
-                        "threads": threads})
+                        "threads": threads, **rule.record()})
             write_parquet(paths.user_ranks(name), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
             write_json(paths.eval_metrics(name), {"model": variant, "dataset": args.dataset, **record, **report})
             write_json(paths.timings(name), run_timings(result, started))

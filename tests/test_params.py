@@ -59,3 +59,15 @@ def test_repository_params_parse():
     for name in params["catalog"]:
         dataset_spec(params, name)
     assert "alpha" in params and params["datasets"]
+
+
+def test_a_list_of_profiles_merges_in_order_then_the_dataset_overrides():
+    params = {**PARAMS, "profiles": {**PARAMS["profiles"], "converge": {"train": {"max_epochs": 100, "patience": 5}}}}
+    entry = {"source": "demo", "alpha": 0.4, "bos_queries": 16}
+    params["catalog"] = {"both": {**entry, "profile": ["cpu", "converge"]},
+                         "first_wins_not": {**entry, "profile": ["converge", "cpu"]},
+                         "typo": {**entry, "profile": ["cpu", "gpu"]}}
+    assert stage_section(params, dataset_spec(params, "both"), "train") == {"lr": 0.005, "max_epochs": 100, "patience": 5}
+    assert stage_section(params, dataset_spec(params, "first_wins_not"), "train")["max_epochs"] == 5
+    with pytest.raises(PipelineInputError, match=r"catalog\.typo\.profile\[1\].*unknown profile 'gpu'"):
+        dataset_spec(params, "typo")

@@ -110,7 +110,7 @@ CASES = [
     (("catalog", "game", "overrides", "etegrec", "mu"), "big", "catalog.game.overrides.etegrec.mu", "a number"),
     (("profiles", "cpu", "baselines", "sasrec", "heads"), 3, "baselines.sasrec", "(dataset demo, its profile"),
     (("datasets",), ["demo", "scientfic"], "datasets[1]", "'scientfic' is not in catalog (known: demo, game,"),
-    (("catalog", "demo", "profile"), "gpu", "catalog.demo.profile", "unknown profile 'gpu' (known: cpu)"),
+    (("catalog", "demo", "profile"), "gpu", "catalog.demo.profile", "unknown profile 'gpu' (known: converge, cpu)"),
     (("catalog", "game", "category"), None, "catalog.game", "source benchmark needs category"),
     (("catalog", "demo", "sha256"), {"a.json": "abc"}, "catalog.demo.sha256.a.json", "must match"),
 ]

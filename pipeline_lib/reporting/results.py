@@ -120,7 +120,9 @@ class DatasetResults:
     Utilization is in % like the paper's Table 3. ``ranks[run][seed]``: the ranks files present (seed
     ``None`` for an unseeded run), for the seeds whose eval json is present; ``protocols``: each seeded
     run's evaluation protocol. ``missing_evals`` / ``missing_ranks``: per run with some output, the
-    files of its expected seeds that are absent (paths relative to the repository root).
+    files of its expected seeds that are absent (paths relative to the repository root). ``not_converged``:
+    per seeded run, the seeds whose train metrics say the run stopped at its ``max_epochs`` cap or a time
+    budget rather than by the patience rule (absent train metrics count as unknown, not listed).
     """
 
     name: str
@@ -129,6 +131,7 @@ class DatasetResults:
     protocols: dict[str, EvalProtocol] = field(default_factory=dict)
     missing_evals: dict[str, tuple[Path, ...]] = field(default_factory=dict)
     missing_ranks: dict[str, tuple[Path, ...]] = field(default_factory=dict)
+    not_converged: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def _paper_row(raw: Any, columns: tuple[str, ...], datasets: tuple[str, ...], where: str, path: Path) -> PaperRow:
@@ -236,6 +239,14 @@ def read_eval_protocol(path: str | Path, seed: int) -> EvalProtocol:
     return EvalProtocol(obj["protocol"], obj["max_history"], obj.get("beam_size"))
 
 
+def read_stopped_by(path: Path) -> str | None:
+    """A train metrics file's ``stopped_by`` (``patience`` | ``max_epochs`` | ``time_budget``); None when absent."""
+    if not path.is_file():
+        return None
+    stopped = _read(path).get("stopped_by")
+    return stopped if isinstance(stopped, str) else None
+
+
 def read_tokenizer_utilization(path: str | Path, layers: int = 3) -> dict[str, float]:
     """``layer_1..`` = the tokenizer's ``utilization_l1..`` in %."""
     path = Path(path)
@@ -299,6 +310,7 @@ def collect_results(
     protocols: dict[str, EvalProtocol] = {}
     missing_evals: dict[str, tuple[Path, ...]] = {}
     missing_ranks: dict[str, tuple[Path, ...]] = {}
+    not_converged: dict[str, tuple[int, ...]] = {}
     for run in runs:
         names = {None: run} if run in UNSEEDED_RUNS else {s: run_name(run, s) for s in seeds}
         found = {seed: paths.eval_metrics(name) for seed, name in names.items() if paths.eval_metrics(name).is_file()}
@@ -307,6 +319,8 @@ def collect_results(
         values[run] = by_column({seed: read_eval_metrics(path, metrics) for seed, path in found.items()})
         if run not in UNSEEDED_RUNS:
             protocols[run] = run_protocol({path: read_eval_protocol(path, seed) for seed, path in found.items()})
+            not_converged[run] = tuple(s for s in found if read_stopped_by(paths.train_metrics(names[s])) not in
+                                       (None, "patience"))
         ranks[run] = {s: paths.user_ranks(names[s]) for s in found if paths.user_ranks(names[s]).is_file()}
         if len(found) < len(names):
             missing_evals[run] = tuple(shown.eval_metrics(name) for s, name in names.items() if s not in found)
@@ -316,4 +330,4 @@ def collect_results(
         values[TOKENIZER_RUN] = by_column({None: read_tokenizer_utilization(paths.tokenizer_metrics)})
     if paths.dataset_stats.is_file():
         values[STATS_RUN] = by_column({None: read_dataset_stats(paths.dataset_stats)})
-    return DatasetResults(dataset, values, ranks, protocols, missing_evals, missing_ranks)
+    return DatasetResults(dataset, values, ranks, protocols, missing_evals, missing_ranks, not_converged)

@@ -244,6 +244,7 @@ def _cell(
         "ours": ours.mean if ours is not None else None,
         "ours_sd": ours.sd if ours is not None else None,
         "n_seeds": ours.n if ours is not None and ours.seeded else None,
+        "not_converged": len(measured.not_converged.get(row.run, ())) if ours is not None and ours.seeded else None,
         **{f"seed_{seed}": ours.per_seed.get(seed) if ours is not None else None for seed in seeds},
         "paper": paper,
         "rel_diff": relative_difference(ours.mean, paper) if comparable else None,
@@ -365,6 +366,12 @@ def add_significance(
     return tuple(notes)
 
 
+NOT_CONVERGED_NOTE = (
+    "not converged k/n: k of the cell's n seeds stopped at their max_epochs cap (or a time budget), not by the "
+    "early-stopping rule after `patience` validations without improvement (train metrics: stopped_by)."
+)
+
+
 def missing_seed_notes(frame: pd.DataFrame, columns: Sequence[Column], results: dict[str, DatasetResults]) -> list[str]:
     """One note per run of the table measured with some but not all of its seeds, naming the absent files."""
     notes = []
@@ -459,6 +466,8 @@ def build_tables(
         if name == "table2":
             notes.append(FIGURE3_NOTE)
         notes += missing_seed_notes(frame, columns, results)
+        if (frame["not_converged"].fillna(0) > 0).any():
+            notes.append(NOT_CONVERGED_NOTE)
         tables.append(Table(name, TITLES[name], caption, frame, LAYOUTS[name], legend, tuple(notes)))
     return tables
 
@@ -512,6 +521,8 @@ def _details(cell: pd.Series, paper: str | None, tex: bool) -> list[str]:
     """What a measured cell shows in parentheses: ``n=1`` (one seed), the paper's number with the relative
     difference, or with its protocol's tag (``[E]``) when it was measured under another protocol than ours."""
     parts = ["n=1"] if not pd.isna(cell["n_seeds"]) and cell["n_seeds"] == 1 else []
+    if not pd.isna(cell["not_converged"]) and cell["not_converged"] > 0:
+        parts.append(f"not converged {int(cell['not_converged'])}/{int(cell['n_seeds'])}")
     if paper is None:
         return parts
     if not pd.isna(cell["rel_diff"]):

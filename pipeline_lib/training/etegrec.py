@@ -33,6 +33,7 @@ from pipeline_lib.protocol import Protocol, decode_settings
 from pipeline_lib.tokenizer.rqvae import RQVAEConfig
 from pipeline_lib.tokenizer.training import TrainConfig
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
+from pipeline_lib.training.stopping import stopping_rule
 from pipeline_lib.training.samples import (
     Samples,
     bucketed_batches,
@@ -48,7 +49,8 @@ SCHEDULES = ("alternate", "joint", "frozen")
 class JointOptimConfig:
     """AdamW (weight decay 0.05, 4.1.5) per component, each with its own learning rate and warmup + cosine
     schedule; an epoch counts toward a component's schedule only if it trains it. ``patience`` counts
-    validations, which happen once per cycle of ``cycle_epochs``."""
+    validations, which happen once per cycle of ``cycle_epochs``, or every ``eval_every`` epochs when set
+    (``stopping.eval_every``: one rule for every model)."""
 
     schedule: str = "alternate"
     cycle_epochs: int = 2
@@ -60,6 +62,7 @@ class JointOptimConfig:
     batch_size: int = 512
     max_epochs: int = 400
     patience: int = 15
+    eval_every: int | None = None  # epochs between validations; None = once per cycle
     grad_clip: float = 1.0
     bf16: bool = True
 
@@ -69,8 +72,8 @@ class JointOptimConfig:
         if self.cycle_epochs < 2:
             problem = "a tokenizer epoch, then recommender epochs"
             raise ValueError(f"cycle_epochs must be ≥ 2 ({problem}), got {self.cycle_epochs}")
-        for name in ("batch_size", "max_epochs", "patience"):
-            if getattr(self, name) < 1:
+        for name in ("batch_size", "max_epochs", "patience", "eval_every"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
         if not (self.recommender_lr > 0 and self.tokenizer_lr > 0 and self.weight_decay >= 0 and self.grad_clip > 0):
             raise ValueError("need positive learning rates and grad_clip, and weight_decay ≥ 0")
@@ -120,13 +123,13 @@ def _device(name: str, params_path: str | Path) -> torch.device:
 def etegrec_settings(
     params: dict[str, Any], spec: DatasetSpec, input_dim: int, params_path: str | Path
 ) -> ETEGRecSettings:
-    """Parse ``etegrec`` (with the dataset's overrides), ``protocol`` and ``evaluate`` (beam, users per batch, cut-offs).
+    """Parse ``etegrec`` (with the dataset's overrides and the ``stopping`` rule), ``protocol`` and ``evaluate`` (beam, users per batch, cut-offs).
 
     Sub-sections: ``rqvae`` (:class:`RQVAEConfig` but ``input_dim``, the embeddings' width),
     ``pretrain`` (:class:`TrainConfig`), ``backbone`` (:class:`GenRecConfig`'s T5 keys); top-level keys
     are ``device``, :class:`AlignmentConfig`'s and :class:`JointOptimConfig`'s.
     """
-    section = stage_section(params, spec, "etegrec")
+    section = stopping_rule(params, spec, params_path).applied(stage_section(params, spec, "etegrec"))
     rqvae_values = {**(section.pop("rqvae", None) or {}), "input_dim": input_dim}
     rqvae = make_config(RQVAEConfig, rqvae_values, params_path, "etegrec.rqvae")
     pretrain = make_config(TrainConfig, dict(section.pop("pretrain", None) or {}), params_path, "etegrec.pretrain")
@@ -283,7 +286,7 @@ def train_etegrec(
         ranked = rank_items(model, data.valid.histories, decode, optim.bf16)
         return ranking_metrics(ranked, data.valid.targets, decode.ks)
 
-    loop = LoopConfig(optim.max_epochs, optim.patience, eval_every=optim.cycle_epochs, monitor="ndcg@10")
+    loop = LoopConfig(optim.max_epochs, optim.patience, eval_every=optim.eval_every or optim.cycle_epochs, monitor="ndcg@10")
     return fit(
         loop, {"model": model}, trainer.stateful(), trainer.run_epoch, validate, checkpoint, fingerprint, curve_path
     )

@@ -151,3 +151,13 @@ def test_sweep_csv_and_output_report_the_seed_count(doc, tmp_path, capsys):
     assert table.set_index(["experiment", "dataset"]).loc[("umber-unit", "demo"), "n_seeds"] == 1
     assert set(table["n_seeds"]) == {1, 2}
     assert "seeds per point [1, 2]" in capsys.readouterr().out
+
+
+def test_collect_results_lists_the_seeds_stopped_by_the_cap(tmp_path):
+    paths = DatasetPaths("ds", tmp_path)
+    for seed, stopped in ((2025, "patience"), (1, "max_epochs"), (2, "time_budget"), (3, None)):
+        write_eval(tmp_path, "decor", seed, 0.03)
+        if stopped is not None:  # seed 3: no train metrics, unknown
+            write_json(paths.train_metrics(run_name("decor", seed)), {"stopped_by": stopped, "best_epoch": 4})
+    results = collect_results("ds", ["decor"], METRICS, tmp_path, [2025, 1, 2, 3])
+    assert results.not_converged == {"decor": (1, 2)}

@@ -170,7 +170,7 @@ def test_best_marks_are_dense_and_shared_by_ties():
 def cell(**changes) -> pd.Series:
     """A measured Table 1 cell: ours 0.0287 ± 0.0012 over 2 seeds against the paper's 0.0301, same protocol."""
     values = {"metric": "ndcg@10", "mark": "", "status": "measured", "ours": 0.0287, "ours_sd": 0.0012, "n_seeds": 2,
-              "paper": 0.0301, "rel_diff": relative_difference(0.0287, 0.0301), "paper_protocol": "decor",
+              "not_converged": 0, "paper": 0.0301, "rel_diff": relative_difference(0.0287, 0.0301), "paper_protocol": "decor",
               "setting": "decor", "paper_significant": False, "significant_seeds": None, "significant_users": None}
     return pd.Series(values | changes)
 
@@ -181,6 +181,12 @@ def test_relative_difference():
     assert relative_difference(0.01, 0.0) is None
     assert markdown_cell(cell()) == "0.0287 \u00b1 0.0012 (paper 0.0301, \u22124.7%)"
     assert latex_cell(cell()) == "0.0287 $\\pm$ 0.0012 {\\scriptsize (0.0301, $-4.7\\%$)}"
+
+
+def test_cells_mark_runs_stopped_by_the_cap_as_not_converged():
+    capped = cell(not_converged=1)
+    assert markdown_cell(capped) == "0.0287 \u00b1 0.0012 (not converged 1/2; paper 0.0301, \u22124.7%)"
+    assert "not converged 1/2" in latex_cell(capped)
 
 
 def test_cells_show_one_seed_without_sd_and_unseeded_values_plainly():
