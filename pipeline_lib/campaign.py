@@ -1,0 +1,268 @@
+"""Evidence campaigns: a folder's job list of training runs, run two at a time, each finished run's results
+copied into the folder, done runs skipped on a restart (``scripts/campaign.py``).
+
+A campaign folder ``reports/<name>/`` holds ``jobs.yaml``::
+
+    dataset: scientific2018_converged      # a catalog entry of params.yaml (its profile sets the sizes and rule)
+    runs:                                  # in order; each model × seed is one job
+      - {stage: train, model: tiger, seeds: [2025, 1, 2]}
+      - {stage: baseline, model: sasrec, seeds: [2025]}
+
+Before the runs, the dataset's shared stages (download, filter, embed, tokenize) run once, by the stage
+scripts themselves, with a fixed thread count so that the tokenizer regenerates byte for byte. Each run is
+``python -m stages.<stage> <dataset> <model> --seed S`` with one thread (``cpu.threads_per_run``); its
+checkpoint lets an interrupted run resume on the same machine (``pipeline_lib.training.loop``). A finished run's
+train / eval metrics, timings and curve are copied to ``reports/<name>/{metrics/{train,eval},timings,curves}/
+<model>/seed_<s>.*`` and a line with its settings fingerprint goes to ``reports/<name>/runs.tsv``; a restart
+skips every run whose fingerprint is there (the settings, not the code: a code change that should re-run a
+model is a new campaign folder or a deleted line). Nothing is committed by the campaign itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.params import dataset_spec, load_params, stage_section
+from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.schema import OVERRIDABLE
+
+PREPARE_STAGES: tuple[tuple[str, ...], ...] = (("download",), ("filter",), ("embed",), ("tokenize",))
+PREPARE_THREADS = 2  # the shared stages' torch threads on every machine (their bytes depend on it)
+LEDGER_FIELDS = ("model", "seed", "fingerprint", "stage", "wall_s", "finished_utc", "commit")
+
+
+class RunSpec(BaseModel):
+    """One entry of ``runs``: a model of a training stage and its seeds."""
+
+    model_config = ConfigDict(extra="forbid")
+    stage: Literal["train", "baseline", "etegrec"]
+    model: str = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1)
+
+
+class JobList(BaseModel):
+    """``jobs.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+    dataset: str = Field(min_length=1)
+    runs: list[RunSpec] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run: ``stage`` of ``model`` at ``seed``, after the jobs in ``needs`` (``model:seed``)."""
+
+    stage: str
+    model: str
+    seed: int
+    needs: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.model}:{self.seed}"
+
+    def command(self, dataset: str) -> list[str]:
+        model = [] if self.stage == "etegrec" else [self.model]
+        return ["-m", f"stages.{self.stage}", dataset, *model, "--seed", str(self.seed)]
+
+
+@dataclass
+class Campaign:
+    folder: Path
+    dataset: str
+    jobs: list[Job]
+    params: dict[str, Any] = field(repr=False)
+
+    @property
+    def ledger(self) -> Path:
+        return self.folder / "runs.tsv"
+
+
+def load_campaign(folder: str | Path, params_path: str | Path = "params.yaml") -> Campaign:
+    """The folder's ``jobs.yaml`` checked (unknown keys, a dataset not in the catalog → PipelineInputError)."""
+    folder = Path(folder)
+    path = folder / "jobs.yaml"
+    if not path.is_file():
+        raise PipelineInputError(path, "job list not found")
+    try:
+        jobs = JobList.model_validate(yaml.safe_load(path.read_text()))
+    except (yaml.YAMLError, ValidationError) as err:
+        first = err.errors()[0] if isinstance(err, ValidationError) else None
+        where = ".".join(map(str, first["loc"])) if first else None
+        raise PipelineInputError(path, first["msg"] if first else "not valid YAML", field=where) from None
+    params = load_params(params_path)
+    dataset_spec(params, jobs.dataset, params_path)
+    expanded = []
+    for run in jobs.runs:
+        for seed in run.seeds:
+            needs = (f"sasrec:{seed}",) if run.stage == "etegrec" else ()
+            expanded.append(Job(run.stage, run.model, seed, needs))
+    return Campaign(folder, jobs.dataset, expanded, params)
+
+
+def resolved_settings(params: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """Every setting a run of ``dataset`` reads: the catalog entry, each section with the dataset's profile and
+    overrides applied, and the top-level keys the stages read."""
+    spec = dataset_spec(params, dataset)
+    sections = {name: stage_section(params, spec, name) for name in sorted(OVERRIDABLE)}
+    top = {key: params.get(key) for key in ("seed", "protocol", "alpha", "bos_queries", "filter", "embed", "cpu")}
+    return {"catalog": params["catalog"][dataset], "sections": sections, **top}
+
+
+def fingerprint(settings: dict[str, Any], job: Job | None) -> str:
+    """sha256 of the settings and the job (None: the shared stages)."""
+    identity = {"settings": settings, "job": None if job is None else [job.stage, job.model, job.seed]}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def done_fingerprints(ledger: Path) -> set[str]:
+    if not ledger.is_file():
+        return set()
+    with ledger.open(newline="") as fh:
+        return {row["fingerprint"] for row in csv.DictReader(fh, delimiter="\t")}
+
+
+def _append_ledger(ledger: Path, row: dict[str, Any]) -> None:
+    new = not ledger.is_file()
+    with ledger.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, LEDGER_FIELDS, delimiter="\t", lineterminator="\n")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def collect_outputs(paths: DatasetPaths, folder: Path, model: str, seed: int) -> list[Path]:
+    """Copy a finished run's train / eval metrics, timings and curve into the campaign folder; returns the copies."""
+    name = run_name(model, seed)
+    pairs = {
+        paths.train_metrics(name): folder / "metrics" / "train" / model / f"seed_{seed}.json",
+        paths.eval_metrics(name): folder / "metrics" / "eval" / model / f"seed_{seed}.json",
+        paths.timings(name): folder / "timings" / model / f"seed_{seed}.json",
+        paths.curve(name): folder / "curves" / model / f"seed_{seed}.tsv",
+    }
+    copied = []
+    for source, target in pairs.items():
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            copied.append(target)
+    return copied
+
+
+def _commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
+def _env(threads: int) -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "TQDM_MININTERVAL": "30"}
+
+
+def prepare(campaign: Campaign, python: str, log_dir: Path) -> None:
+    """The shared stages, unless their stamp holds these settings' fingerprint and their outputs exist."""
+    paths = DatasetPaths(campaign.dataset)
+    stamp = paths.data / "campaign_prepared.txt"
+    wanted = fingerprint(resolved_settings(campaign.params, campaign.dataset), None)
+    if stamp.is_file() and stamp.read_text().strip() == wanted and paths.semantic_ids.is_file():
+        print(f"shared stages of {campaign.dataset}: done ({stamp})", flush=True)
+        return
+    for stage in PREPARE_STAGES:
+        log = log_dir / f"prepare_{stage[0]}.log"
+        print(f"{_now()} {stage[0]} {campaign.dataset} (log {log})", flush=True)
+        with log.open("w") as fh:
+            code = subprocess.call([python, "-m", f"stages.{stage[0]}", campaign.dataset, *stage[1:]],
+                                   stdout=fh, stderr=subprocess.STDOUT, env=_env(PREPARE_THREADS))
+        if code != 0:
+            raise PipelineInputError(log, f"stage {stage[0]} failed (exit {code}); see the log")
+    stamp.write_text(wanted + "\n")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def run_campaign(campaign: Campaign, parallel: int, python: str, only: Sequence[str] = ()) -> int:
+    """Prepare, then run every job not done (``only``: these ``model:seed`` keys), ``parallel`` at a time; returns
+    the number of failed jobs. Each finished job's outputs are collected and its ledger line written at once."""
+    paths = DatasetPaths(campaign.dataset)
+    log_dir = paths.data / "campaign_logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    settings = resolved_settings(campaign.params, campaign.dataset)
+    done = done_fingerprints(campaign.ledger)
+    todo = [job for job in campaign.jobs if fingerprint(settings, job) not in done and (not only or job.key in only)]
+    finished = {job.key for job in campaign.jobs if fingerprint(settings, job) in done}
+    print(f"{campaign.folder}: {len(campaign.jobs)} runs, {len(finished)} done, {len(todo)} to run", flush=True)
+    if not todo:
+        return 0
+    prepare(campaign, python, log_dir)
+    running: dict[str, tuple[Job, subprocess.Popen, float]] = {}
+    failed: list[str] = []
+    while todo or running:
+        ready = [job for job in todo if all(need in finished for need in job.needs)]
+        while ready and len(running) < parallel:
+            job = ready.pop(0)
+            todo.remove(job)
+            log = log_dir / f"{job.model}_seed_{job.seed}.log"
+            print(f"{_now()} start {job.key} (log {log})", flush=True)
+            with log.open("a") as fh:
+                process = subprocess.Popen([python, *job.command(campaign.dataset)], stdout=fh,
+                                           stderr=subprocess.STDOUT, env=_env(1))
+            running[job.key] = (job, process, time.perf_counter())
+        if not running:  # what is left waits on a failed job
+            failed += [job.key for job in todo]
+            break
+        time.sleep(5)
+        for key, (job, process, started) in list(running.items()):
+            if process.poll() is None:
+                continue
+            del running[key]
+            wall = time.perf_counter() - started
+            if process.returncode != 0:
+                print(f"{_now()} FAILED {key} (exit {process.returncode}, {wall:.0f} s)", flush=True)
+                failed.append(key)
+                continue
+            collect_outputs(paths, campaign.folder, job.model, job.seed)
+            _append_ledger(campaign.ledger, {"model": job.model, "seed": job.seed, "stage": job.stage,
+                                             "fingerprint": fingerprint(settings, job), "wall_s": f"{wall:.0f}",
+                                             "finished_utc": _now(), "commit": _commit()})
+            finished.add(key)
+            print(f"{_now()} done {key} ({wall:.0f} s)", flush=True)
+    return len(failed)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", help="a campaign folder with jobs.yaml, e.g. reports/scientific2018_converged")
+    parser.add_argument("--parallel", type=int, default=2, help="runs at once (one thread each; default 2)")
+    parser.add_argument("--only", nargs="*", default=(), help="only these runs, as model:seed (e.g. tiger:2025)")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--list", action="store_true", help="print each run's state and fingerprint, run nothing")
+    args = parser.parse_args(argv)
+    if args.parallel < 1:
+        parser.error(f"--parallel must be ≥ 1, got {args.parallel}")
+    campaign = load_campaign(args.folder, args.params)
+    if args.list:
+        settings = resolved_settings(campaign.params, campaign.dataset)
+        done = done_fingerprints(campaign.ledger)
+        for job in campaign.jobs:
+            digest = fingerprint(settings, job)
+            print(f"{job.key}\t{'done' if digest in done else 'to run'}\t{digest[:12]}")
+        return 0
+    return 1 if run_campaign(campaign, args.parallel, sys.executable, args.only) else 0
