@@ -7,6 +7,7 @@ A campaign folder ``reports/<name>/`` holds ``jobs.yaml``::
     runs:                                  # in order; each model × seed is one job
       - {stage: train, model: tiger, seeds: [2025, 1, 2]}
       - {stage: baseline, model: sasrec, seeds: [2025]}
+    compare: [[tiger, tiger_hf]]           # pairs the report tests (Welch over seeds)
 
 Before the runs, the dataset's shared stages (download, filter, embed, tokenize) run once, by the stage
 scripts themselves, with a fixed thread count so that the tokenizer regenerates byte for byte. Each run is
@@ -63,6 +64,7 @@ class JobList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dataset: str = Field(min_length=1)
     runs: list[RunSpec] = Field(min_length=1)
+    compare: list[tuple[str, str]] = Field(default_factory=list, description="model pairs the report tests")
 
 
 @dataclass(frozen=True)

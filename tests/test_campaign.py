@@ -1,0 +1,117 @@
+"""Evidence campaigns (pipeline_lib/campaign.py): the job list, the settings fingerprint, skipping done runs on a
+restart, collecting a finished run's outputs. The stage processes are replaced by a stub that writes outputs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline_lib import campaign as campaign_module
+from pipeline_lib.campaign import (
+    collect_outputs,
+    done_fingerprints,
+    fingerprint,
+    load_campaign,
+    resolved_settings,
+    run_campaign,
+)
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.io import write_json
+from pipeline_lib.params import load_params
+from pipeline_lib.paths import DatasetPaths, run_name
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_folder(tmp_path: Path, runs: list[dict], dataset: str = "scientific2018_converged") -> Path:
+    folder = tmp_path / "reports" / "camp"
+    folder.mkdir(parents=True)
+    (folder / "jobs.yaml").write_text(yaml.safe_dump({"dataset": dataset, "runs": runs}))
+    return folder
+
+
+def test_job_list_expands_seeds_and_etegrec_waits_for_sasrec(tmp_path):
+    folder = make_folder(tmp_path, [{"stage": "baseline", "model": "sasrec", "seeds": [2025, 1]},
+                                    {"stage": "etegrec", "model": "etegrec", "seeds": [1]}])
+    camp = load_campaign(folder, ROOT / "params.yaml")
+    assert [job.key for job in camp.jobs] == ["sasrec:2025", "sasrec:1", "etegrec:1"]
+    assert camp.jobs[2].needs == ("sasrec:1",)
+    assert camp.jobs[2].command("ds") == ["-m", "stages.etegrec", "ds", "--seed", "1"]
+    assert camp.jobs[0].command("ds") == ["-m", "stages.baseline", "ds", "sasrec", "--seed", "2025"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ({"dataset": "nowhere", "runs": [{"stage": "train", "model": "tiger", "seeds": [1]}]}, "not in catalog"),
+    ({"dataset": "demo", "runs": [{"stage": "fit", "model": "tiger", "seeds": [1]}]}, "runs.0.stage"),
+    ({"dataset": "demo", "runs": [], "extra": 1}, "jobs.yaml"),
+])
+def test_a_bad_job_list_is_one_error_naming_the_file(tmp_path, content, message):
+    folder = tmp_path / "camp"
+    folder.mkdir()
+    (folder / "jobs.yaml").write_text(yaml.safe_dump(content))
+    with pytest.raises(PipelineInputError, match=message):
+        load_campaign(folder, ROOT / "params.yaml")
+
+
+def test_fingerprint_follows_the_dataset_settings_and_the_job(tmp_path):
+    params = load_params(ROOT / "params.yaml")
+    folder = make_folder(tmp_path, [{"stage": "train", "model": "tiger", "seeds": [2025, 1]}])
+    camp = load_campaign(folder, ROOT / "params.yaml")
+    settings = resolved_settings(params, "scientific2018_converged")
+    a, b = (fingerprint(settings, job) for job in camp.jobs)
+    assert a != b and a == fingerprint(resolved_settings(params, "scientific2018_converged"), camp.jobs[0])
+    params["profiles"]["converge"]["stopping"]["patience"] = 9  # the rule of this dataset's profile changed
+    assert fingerprint(resolved_settings(params, "scientific2018_converged"), camp.jobs[0]) != a
+    params["profiles"]["converge"]["stopping"]["patience"] = 5
+    params["catalog"]["demo"]["alpha"] = 0.9  # another dataset's entry: no change
+    assert fingerprint(resolved_settings(params, "scientific2018_converged"), camp.jobs[0]) == a
+
+
+def test_restart_runs_only_what_is_not_done_and_collects_outputs(tmp_path, monkeypatch):
+    """A stub stage writes the run's outputs; a second campaign run finds every run done and starts nothing."""
+    folder = make_folder(tmp_path, [{"stage": "train", "model": "tiger", "seeds": [2025, 1]}])
+    camp = load_campaign(folder, ROOT / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(campaign_module, "prepare", lambda *args: None)
+    stub = tmp_path / "stub.py"
+    stub.write_text(
+        "import sys\nfrom pipeline_lib.io import write_json\nfrom pipeline_lib.paths import DatasetPaths, run_name\n"
+        "args = sys.argv[1:]\nds, model, seed = args[2], args[3], int(args[5])\n"
+        "p = DatasetPaths(ds)\nname = run_name(model, seed)\n"
+        "write_json(p.train_metrics(name), {'stopped_by': 'patience', 'seed': seed})\n"
+        "write_json(p.eval_metrics(name), {'test': {'ndcg@10': 0.01 * seed}})\n"
+        "open('calls.txt', 'a').write(f'{model}:{seed}\\n')\n"
+    )
+    python = tmp_path / "python"
+    python.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} {stub} \"$@\"\n")
+    python.chmod(0o755)
+    assert run_campaign(camp, parallel=2, python=str(python)) == 0
+    assert sorted((tmp_path / "calls.txt").read_text().split()) == ["tiger:1", "tiger:2025"]
+    assert (folder / "metrics" / "eval" / "tiger" / "seed_1.json").is_file()
+    assert (folder / "metrics" / "train" / "tiger" / "seed_2025.json").is_file()
+    assert len(done_fingerprints(camp.ledger)) == 2
+    assert run_campaign(load_campaign(folder, ROOT / "params.yaml"), 2, str(python)) == 0
+    assert len((tmp_path / "calls.txt").read_text().split()) == 2  # nothing started again
+
+
+def test_a_failed_run_is_counted_and_not_recorded(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path, [{"stage": "baseline", "model": "sasrec", "seeds": [1]},
+                                    {"stage": "etegrec", "model": "etegrec", "seeds": [1]}])
+    camp = load_campaign(folder, ROOT / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(campaign_module, "prepare", lambda *args: None)
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\nexit 3\n")
+    python.chmod(0o755)
+    assert run_campaign(camp, parallel=2, python=str(python)) == 2  # sasrec failed, etegrec never started
+    assert not camp.ledger.exists()
+
+
+def test_collect_outputs_copies_what_exists(tmp_path):
+    paths = DatasetPaths("ds", tmp_path)
+    write_json(paths.eval_metrics(run_name("decor", 1)), {"test": {}})
+    copied = collect_outputs(paths, tmp_path / "camp", "decor", 1)
+    assert copied == [tmp_path / "camp" / "metrics" / "eval" / "decor" / "seed_1.json"]
