@@ -495,6 +495,9 @@ class TablesSection(Section):
     formats: Annotated[list[TableFormat], AfterValidator(_unique)] = Field(
         default_factory=lambda: ["md", "tex", "csv"], description="files written per table"
     )
+    paper_version: Literal["camera_ready", "arxiv"] = Field(
+        "camera_ready", description="the paper's numbers shown: the SIGIR'26 camera-ready or the arXiv text"
+    )
 
 
 class CpuSection(Section):

@@ -134,11 +134,21 @@ class DatasetResults:
     not_converged: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
-def _paper_row(raw: Any, columns: tuple[str, ...], datasets: tuple[str, ...], where: str, path: Path) -> PaperRow:
+PAPER_VERSIONS = ("camera_ready", "arxiv")  # DECOR's SIGIR'26 camera-ready | its arXiv text (/work/shared/papers/decor.md)
+
+
+def _paper_row(
+    raw: Any, columns: tuple[str, ...], datasets: tuple[str, ...], where: str, path: Path, version: str
+) -> PaperRow:
     if not isinstance(raw, dict) or "method" not in raw or "values" not in raw:
         raise PipelineInputError(path, "a row needs `method` and `values`", field=where)
+    printed = dict(raw["values"])
+    if version == "camera_ready":  # the camera-ready's changed numbers replace the arXiv's, dataset by dataset
+        changed = raw.get("camera_ready") or {}
+        printed |= changed.get("values") or {}
+        raw = {**raw, "significant": {**(raw.get("significant") or {}), **(changed.get("significant") or {})}}
     values: dict[str, dict[str, float]] = {}
-    for dataset, numbers in raw["values"].items():
+    for dataset, numbers in printed.items():
         if dataset not in datasets:
             raise PipelineInputError(path, f"unknown dataset {dataset!r}", field=f"{where}.values")
         if not isinstance(numbers, list) or len(numbers) != len(columns):
@@ -156,8 +166,11 @@ def _paper_row(raw: Any, columns: tuple[str, ...], datasets: tuple[str, ...], wh
     return PaperRow(raw["method"], raw.get("run"), raw.get("group", ""), values, significant, protocol)
 
 
-def load_paper_results(path: str | Path = PAPER_RESULTS) -> PaperResults:
-    """Parse ``paper_results.yaml`` (every number of the paper's Tables 1–4)."""
+def load_paper_results(path: str | Path = PAPER_RESULTS, version: str = "camera_ready") -> PaperResults:
+    """Parse ``paper_results.yaml`` (every number of the paper's Tables 1–4) as printed in ``version`` of the paper
+    (``PAPER_VERSIONS``: a row's ``camera_ready`` entry holds the numbers that version changed)."""
+    if version not in PAPER_VERSIONS:
+        raise ValueError(f"unknown paper version {version!r}; known: {', '.join(PAPER_VERSIONS)}")
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text())
@@ -170,7 +183,8 @@ def load_paper_results(path: str | Path = PAPER_RESULTS) -> PaperResults:
             raise PipelineInputError(path, "table missing", field=name)
         columns = tuple(raw[name]["columns"])
         rows = tuple(
-            _paper_row(row, columns, datasets, f"{name}.rows[{i}]", path) for i, row in enumerate(raw[name]["rows"])
+            _paper_row(row, columns, datasets, f"{name}.rows[{i}]", path, version)
+            for i, row in enumerate(raw[name]["rows"])
         )
         tables[name] = PaperTable(" ".join(raw[name].get("caption", "").split()), columns, rows)
     return PaperResults(datasets, tables)

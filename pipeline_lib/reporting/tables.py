@@ -54,6 +54,7 @@ from pipeline_lib.reporting.results import (
     PaperRow,
     PaperTable,
     collect_results,
+    PAPER_VERSIONS,
     load_paper_results,
     read_ranks,
 )
@@ -147,6 +148,7 @@ class TablesConfig:
     paper_columns: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PAPER_COLUMNS))
     significance_level: float = 0.05
     formats: tuple[str, ...] = FORMATS
+    paper_version: str = "camera_ready"  # whose numbers the paper columns show (results.PAPER_VERSIONS)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "formats", tuple(self.formats))
@@ -155,6 +157,8 @@ class TablesConfig:
             raise ValueError(f"unknown formats {sorted(unknown)}; known: {', '.join(FORMATS)}")
         if not 0 < self.significance_level < 1:
             raise ValueError(f"significance_level must be in (0, 1), got {self.significance_level}")
+        if self.paper_version not in PAPER_VERSIONS:
+            raise ValueError(f"paper_version must be one of {', '.join(PAPER_VERSIONS)}, got {self.paper_version!r}")
 
 
 @dataclass(frozen=True)
@@ -366,6 +370,13 @@ def add_significance(
     return tuple(notes)
 
 
+PAPER_VERSION_NOTES = {
+    "camera_ready": "Paper numbers: DECOR's SIGIR'26 camera-ready (its Tables 2–3; it raised DECOR's Scientific and "
+                    "Instrument rows and some Instrument ablation rows over the arXiv text; tables.paper_version: "
+                    "arxiv shows the arXiv's).",
+    "arxiv": "Paper numbers: DECOR's arXiv text (its Tables 1–2; tables.paper_version: camera_ready shows the "
+             "SIGIR'26 camera-ready's).",
+}
 NOT_CONVERGED_NOTE = (
     "not converged k/n: k of the cell's n seeds stopped at their max_epochs cap (or a time budget), not by the "
     "early-stopping rule after `patience` validations without improvement (train metrics: stopped_by)."
@@ -465,6 +476,8 @@ def build_tables(
             notes += protocol_notes(frame, columns, results, protocol)
         if name == "table2":
             notes.append(FIGURE3_NOTE)
+        if any(column.paper for column in columns):
+            notes.append(PAPER_VERSION_NOTES[config.paper_version])
         notes += missing_seed_notes(frame, columns, results)
         if (frame["not_converged"].fillna(0) > 0).any():
             notes.append(NOT_CONVERGED_NOTE)
@@ -492,7 +505,7 @@ def report_tables(
     variants = [*(params.get("variants") or []), *(params.get("tokenizer_variants") or [])]
     seeds = _seeds(params, params_path)
     config = tables_config(params, params_path)
-    paper = load_paper_results()
+    paper = load_paper_results(version=config.paper_version)
     metrics = paper.tables["table1"].columns
     chosen = params.get("baseline_models", SEQUENTIAL_RUNS)
     baselines = [run for run in BASELINE_RUNS if run not in SEQUENTIAL_RUNS or run in chosen]

@@ -161,3 +161,24 @@ def test_collect_results_lists_the_seeds_stopped_by_the_cap(tmp_path):
             write_json(paths.train_metrics(run_name("decor", seed)), {"stopped_by": stopped, "best_epoch": 4})
     results = collect_results("ds", ["decor"], METRICS, tmp_path, [2025, 1, 2, 3])
     assert results.not_converged == {"decor": (1, 2)}
+
+
+def test_paper_numbers_follow_the_chosen_version():
+    """DECOR's SIGIR'26 camera-ready raised its Scientific / Instrument rows and changed Instrument ablation rows."""
+    from pipeline_lib.reporting.results import load_paper_results
+
+    camera, arxiv = load_paper_results(version="camera_ready"), load_paper_results(version="arxiv")
+
+    def row(paper, table, run):
+        return next(r for r in paper.tables[table].rows if r.run == run)
+
+    assert row(camera, "table1", "decor").values["Scientific"]["ndcg@10"] == 0.0257
+    assert row(arxiv, "table1", "decor").values["Scientific"]["ndcg@10"] == 0.0256
+    assert "recall@10" in row(camera, "table1", "decor").significant["Instrument"]
+    assert "recall@10" not in row(arxiv, "table1", "decor").significant["Instrument"]
+    assert row(camera, "table2", "pretrained").values["Instrument"]["recall@10"] == 0.0583
+    assert row(arxiv, "table2", "pretrained").values["Instrument"]["recall@10"] == 0.0595
+    assert row(camera, "table2", "decor").values["Scientific"]["ndcg@10"] == 0.0256  # its ablation kept the old row
+    assert row(camera, "table1", "sasrec").values == row(arxiv, "table1", "sasrec").values
+    with pytest.raises(ValueError, match="unknown paper version"):
+        load_paper_results(version="preprint")
