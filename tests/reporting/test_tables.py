@@ -386,7 +386,7 @@ def test_missing_runs_and_ties(tables):
 
 
 def test_baselines_outside_baseline_models_are_not_run_even_with_files(tmp_path):
-    """``baseline_models: [sasrec]`` (the README's quick run): GRU4Rec's metrics files, present from an earlier
+    """``baseline_models: [sasrec]`` (the quick first run of reports/bench/summary.md): GRU4Rec's metrics files, present from an earlier
     full run, are not shown; the runs that always run (popularity) still are."""
     make_repo(tmp_path)
     demo = sections(render_markdown(build(tmp_path, baseline_models=["sasrec"])["table1"]))["demo"]
