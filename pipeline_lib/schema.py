@@ -226,6 +226,9 @@ class BackboneSection(Section):
     tie_lm_head: bool = Field(
         True, description="true = the token table (fused embeddings) is the prediction head (camera-ready §3.6)"
     )
+    tied_head_scale: bool = Field(
+        False, description="with tie_lm_head: decoder states × d_model^-0.5 before the head (T5's tied convention)"
+    )
 
 
 class ModelSection(BackboneSection):

@@ -71,6 +71,7 @@ class GenRecConfig:
     weight_decay_exclude: bool = False  # AdamW decay skips LayerNorm, biases, embeddings, Q_BOS (the optimiser reads it)
     # DECOR's SIGIR'26 camera-ready (defaults) where the arXiv text is silent:
     tie_lm_head: bool = True  # logits = H^D · table^T (§3.6: the fused embeddings are the head); False = own matrix
+    tied_head_scale: bool = False  # with tie_lm_head: H^D × d_model^-0.5 first, as T5 (HF's default) does when tied
     bos_static: str = "zero"  # e_BOS in ê_BOS = Φ(e_BOS, u, Q_BOS) (§3.4.1: a zero vector) | learned: the table's BOS row
     alpha_trainable: bool = False  # α of eq. 18 learned (sigmoid of a parameter); the camera-ready fixes it
 
@@ -156,8 +157,13 @@ class GenerativeRecommender(nn.Module):
 
     def logits(self, hidden: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """Decoder states [..., d] → vocabulary logits [..., V]: ``hidden · table^T`` with ``tie_lm_head`` (the
-        token table — with fusion the fused embeddings, eq. 11 — is the prediction head), else ``lm_head``."""
-        return hidden @ table.t() if self.lm_head is None else self.lm_head(hidden)
+        token table — with fusion the fused embeddings, eq. 11 — is the prediction head; ``tied_head_scale``
+        multiplies ``hidden`` by d_model^-0.5 first, as T5 does with tied embeddings), else ``lm_head``."""
+        if self.lm_head is not None:
+            return self.lm_head(hidden)
+        if self.config.tied_head_scale:
+            hidden = hidden * self.config.d_model**-0.5
+        return hidden @ table.t()
 
     def encode(self, history_tokens: torch.Tensor, table: torch.Tensor) -> EncodedHistory:
         mask = history_tokens != self.vocab.PAD

@@ -4,8 +4,8 @@
   d_kv, d_ff, dropout, feed-forward activation) over our semantic-ID token vocabulary
   (:class:`~pipeline_lib.models.vocab.SemanticVocab`), so token ids line up: PAD = 0, EOS = 1 and the decoder
   starts from our BOS = 2 (``decoder_start_token_id``). Transformers ≥ 5 always ties ``lm_head`` to the shared
-  input embedding (as ``model.tie_lm_head`` does in ours); ``tie_word_embeddings=False`` only turns off the
-  d_model^-0.5 rescaling of the decoder output, which our model does not have either;
+  input embedding (as ``model.tie_lm_head`` does in ours) and rescales the decoder output by d_model^-0.5
+  unless ``tie_word_embeddings=False``, which follows ``model.tied_head_scale``;
 - loss: ``model(input_ids, attention_mask, labels=target tokens).loss``, the mean token cross-entropy of eq. 1;
 - decoding: ``generate`` with the trie as ``prefix_allowed_tokens_fn`` (:mod:`pipeline_lib.decoding.hf_generate`).
 
@@ -49,7 +49,7 @@ def hf_t5_config(config: GenRecConfig) -> T5Config:
         pad_token_id=vocab.PAD,
         eos_token_id=vocab.EOS,
         decoder_start_token_id=vocab.BOS,
-        tie_word_embeddings=False,  # no d_model^-0.5 output scaling (the weights stay tied in transformers ≥ 5)
+        tie_word_embeddings=config.tied_head_scale,  # transformers ≥ 5 always ties; False only drops the d^-0.5 scaling
     )
 
 

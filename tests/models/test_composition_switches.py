@@ -62,6 +62,12 @@ def test_tied_head_is_the_token_table_and_untied_is_its_own_matrix():
         assert all(p.grad is not None for name, p in tied.embed.named_parameters() if p.requires_grad)
 
 
+def test_tied_head_scale_multiplies_the_states_by_one_over_sqrt_d():
+    plain, scaled = model(), model(tied_head_scale=True)
+    hist, target = batch(plain)
+    torch.testing.assert_close(scaled(hist, target), plain(hist, target) * 16**-0.5)
+
+
 def test_unknown_bos_static():
     with pytest.raises(ValueError, match="bos_static"):
         GenRecConfig(bos_static="ones")

@@ -36,12 +36,15 @@ def test_variant_builds_the_hugging_face_model_and_refuses_decor_modules():
         HFTiger(GenRecConfig(**PLAIN, tie_lm_head=False))
 
 
-def test_same_weights_same_loss_and_same_ranking_as_ours():
-    """With our TIGER's weights copied in, the HF path gives our loss and, by generate, our beam search's lists."""
+@pytest.mark.parametrize("scaled", [False, True])
+def test_same_weights_same_loss_and_same_ranking_as_ours(scaled):
+    """With our TIGER's weights copied in, the HF path gives our loss and, by generate, our beam search's lists
+    (also with T5's d_model^-0.5 scaling of the tied head, ``tied_head_scale``)."""
     data, codebooks = tiny_data()
     torch.manual_seed(0)
-    ours = GenerativeRecommender(GenRecConfig(**PLAIN), codebooks).eval()
-    hf = HFTiger(GenRecConfig(**PLAIN)).eval()
+    config = GenRecConfig(**PLAIN, tied_head_scale=scaled)
+    ours = GenerativeRecommender(config, codebooks).eval()
+    hf = HFTiger(config).eval()
     load_plain_backbone(hf.t5, ours)
     batch = data.train.select(torch.arange(6))
     tokens, targets = history_tokens(data.item_tokens, batch.histories), data.item_tokens[batch.targets]
