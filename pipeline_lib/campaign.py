@@ -4,13 +4,15 @@ copied into the folder, done runs skipped on a restart (``scripts/campaign.py``)
 A campaign folder ``reports/<name>/`` holds ``jobs.yaml``::
 
     dataset: scientific2018_converged      # a catalog entry of params.yaml (its profile sets the sizes and rule)
+    set: {protocol: etegrec}               # optional: params.yaml keys changed for this campaign (as dvc exp run -S)
     runs:                                  # in order; each model × seed is one job
       - {stage: train, model: tiger, seeds: [2025, 1, 2]}
       - {stage: baseline, model: sasrec, seeds: [2025]}
     compare: [[tiger, tiger_hf]]           # pairs the report tests (Welch over seeds)
 
 Before the runs, the dataset's shared stages (download, filter, embed, tokenize) run once, by the stage
-scripts themselves, with a fixed thread count so that the tokenizer regenerates byte for byte. Each run is
+scripts themselves, with a fixed thread count so that the tokenizer regenerates byte for byte. With ``set``, every
+stage reads ``data/<dataset>/campaign_params.yaml`` (params.yaml with those keys changed; ``--params``). Each run is
 ``python -m stages.<stage> <dataset> <model> --seed S`` with one thread (``cpu.threads_per_run``); its
 checkpoint lets an interrupted run resume on the same machine (``pipeline_lib.training.loop``). A finished run's
 train / eval metrics, timings and curve are copied to ``reports/<name>/{metrics/{train,eval},timings,curves}/
@@ -22,6 +24,7 @@ model is a new campaign folder or a deleted line). Nothing is committed by the c
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import hashlib
 import json
@@ -40,7 +43,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.params import dataset_spec, load_params, stage_section
+from pipeline_lib.io import atomic_path
+from pipeline_lib.params import dataset_spec, load_params, stage_section, validate_params
 from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.schema import OVERRIDABLE
 
@@ -63,26 +67,32 @@ class JobList(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     dataset: str = Field(min_length=1)
+    set: dict[str, Any] = Field(default_factory=dict, description="dotted params.yaml keys → values")
     runs: list[RunSpec] = Field(min_length=1)
     compare: list[tuple[str, str]] = Field(default_factory=list, description="model pairs the report tests")
 
 
+OWN_TOKENIZER = ("letter", "cost")  # train variants on their own tokenizer: `python -m stages.tokenize <ds> <method>`
+
+
 @dataclass(frozen=True)
 class Job:
-    """One training run: ``stage`` of ``model`` at ``seed``, after the jobs in ``needs`` (``model:seed``)."""
+    """One training run: ``stage`` of ``model`` at ``seed``, after the jobs in ``needs`` (``model:seed``) and, for
+    LETTER / CoST, after their tokenizer stage (``tokenizer``)."""
 
     stage: str
     model: str
     seed: int
     needs: tuple[str, ...] = ()
+    tokenizer: str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.model}:{self.seed}"
 
-    def command(self, dataset: str) -> list[str]:
+    def command(self, dataset: str, params: Path) -> list[str]:
         model = [] if self.stage == "etegrec" else [self.model]
-        return ["-m", f"stages.{self.stage}", dataset, *model, "--seed", str(self.seed)]
+        return ["-m", f"stages.{self.stage}", dataset, *model, "--seed", str(self.seed), "--params", str(params)]
 
 
 @dataclass
@@ -90,11 +100,27 @@ class Campaign:
     folder: Path
     dataset: str
     jobs: list[Job]
-    params: dict[str, Any] = field(repr=False)
+    params: dict[str, Any] = field(repr=False)  # validated, the job list's ``set`` applied
+    raw_params: dict[str, Any] = field(repr=False, default_factory=dict)  # as written to params_path
+    params_path: Path = Path("params.yaml")
 
     @property
     def ledger(self) -> Path:
         return self.folder / "runs.tsv"
+
+
+def with_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` params with each dotted key of ``overrides`` set (missing mappings created), as ``dvc exp run -S``."""
+    out = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        node = out
+        *parents, last = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise PipelineInputError("jobs.yaml", f"{key} is not a mapping", field=f"set.{dotted}")
+        node[last] = value
+    return out
 
 
 def load_campaign(folder: str | Path, params_path: str | Path = "params.yaml") -> Campaign:
@@ -109,14 +135,22 @@ def load_campaign(folder: str | Path, params_path: str | Path = "params.yaml") -
         first = err.errors()[0] if isinstance(err, ValidationError) else None
         where = ".".join(map(str, first["loc"])) if first else None
         raise PipelineInputError(path, first["msg"] if first else "not valid YAML", field=where) from None
-    params = load_params(params_path)
-    dataset_spec(params, jobs.dataset, params_path)
+    if jobs.set:
+        raw = with_overrides(yaml.safe_load(Path(params_path).read_text()), jobs.set)
+        params = validate_params(raw, path)
+        run_params = DatasetPaths(jobs.dataset).data / "campaign_params.yaml"
+    else:
+        raw, params, run_params = {}, load_params(params_path), Path(params_path)
+    dataset_spec(params, jobs.dataset, path)
     expanded = []
+    first_seed = params["seeds"][0]  # LETTER's tokenizer reads the item embeddings of SASRec's run of seeds[0]
     for run in jobs.runs:
         for seed in run.seeds:
-            needs = (f"sasrec:{seed}",) if run.stage == "etegrec" else ()
-            expanded.append(Job(run.stage, run.model, seed, needs))
-    return Campaign(folder, jobs.dataset, expanded, params)
+            tokenizer = run.model if run.stage == "train" and run.model in OWN_TOKENIZER else None
+            needs = (f"sasrec:{seed}",) if run.stage == "etegrec" else (
+                (f"sasrec:{first_seed}",) if tokenizer == "letter" else ())
+            expanded.append(Job(run.stage, run.model, seed, needs, tokenizer))
+    return Campaign(folder, jobs.dataset, expanded, params, raw, run_params)
 
 
 def resolved_settings(params: dict[str, Any], dataset: str) -> dict[str, Any]:
@@ -188,12 +222,25 @@ def prepare(campaign: Campaign, python: str, log_dir: Path) -> None:
     for stage in PREPARE_STAGES:
         log = log_dir / f"prepare_{stage[0]}.log"
         print(f"{_now()} {stage[0]} {campaign.dataset} (log {log})", flush=True)
+        command = [python, "-m", f"stages.{stage[0]}", campaign.dataset, *stage[1:], "--params", str(campaign.params_path)]
         with log.open("w") as fh:
-            code = subprocess.call([python, "-m", f"stages.{stage[0]}", campaign.dataset, *stage[1:]],
-                                   stdout=fh, stderr=subprocess.STDOUT, env=_env(PREPARE_THREADS))
+            code = subprocess.call(command, stdout=fh, stderr=subprocess.STDOUT, env=_env(PREPARE_THREADS))
         if code != 0:
             raise PipelineInputError(log, f"stage {stage[0]} failed (exit {code}); see the log")
     stamp.write_text(wanted + "\n")
+
+
+def prepare_tokenizer(campaign: Campaign, method: str, python: str, log_dir: Path) -> None:
+    """LETTER's / CoST's tokenizer stage, unless its semantic IDs exist (data/<ds>/tokenizer_<method>)."""
+    if DatasetPaths(campaign.dataset).semantic_ids_of(method).is_file():
+        return
+    log = log_dir / f"prepare_tokenize_{method}.log"
+    print(f"{_now()} tokenize {method} {campaign.dataset} (log {log})", flush=True)
+    command = [python, "-m", "stages.tokenize", campaign.dataset, method, "--params", str(campaign.params_path)]
+    with log.open("w") as fh:
+        code = subprocess.call(command, stdout=fh, stderr=subprocess.STDOUT, env=_env(PREPARE_THREADS))
+    if code != 0:
+        raise PipelineInputError(log, f"stage tokenize {method} failed (exit {code}); see the log")
 
 
 def _now() -> str:
@@ -206,6 +253,9 @@ def run_campaign(campaign: Campaign, parallel: int, python: str, only: Sequence[
     paths = DatasetPaths(campaign.dataset)
     log_dir = paths.data / "campaign_logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    if campaign.raw_params:  # the job list's `set`: every stage reads this file
+        with atomic_path(campaign.params_path) as tmp:
+            tmp.write_text(yaml.safe_dump(campaign.raw_params, sort_keys=False, allow_unicode=True))
     settings = resolved_settings(campaign.params, campaign.dataset)
     done = done_fingerprints(campaign.ledger)
     todo = [job for job in campaign.jobs if fingerprint(settings, job) not in done and (not only or job.key in only)]
@@ -221,10 +271,12 @@ def run_campaign(campaign: Campaign, parallel: int, python: str, only: Sequence[
         while ready and len(running) < parallel:
             job = ready.pop(0)
             todo.remove(job)
+            if job.tokenizer is not None:
+                prepare_tokenizer(campaign, job.tokenizer, python, log_dir)
             log = log_dir / f"{job.model}_seed_{job.seed}.log"
             print(f"{_now()} start {job.key} (log {log})", flush=True)
             with log.open("a") as fh:
-                process = subprocess.Popen([python, *job.command(campaign.dataset)], stdout=fh,
+                process = subprocess.Popen([python, *job.command(campaign.dataset, campaign.params_path)], stdout=fh,
                                            stderr=subprocess.STDOUT, env=_env(1))
             running[job.key] = (job, process, time.perf_counter())
         if not running:  # what is left waits on a failed job

@@ -14,10 +14,10 @@ from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.composition_stats import CompositionStatsAccumulator
 from pipeline_lib.models.generative import GenerativeRecommender, IncrementalBeamDecoder
 from pipeline_lib.models.hf_t5 import HFTiger
-from pipeline_lib.models.vocab import history_tokens
+from pipeline_lib.tokenizer.vocab import history_tokens
 from pipeline_lib.protocol import DecodeConfig
 from pipeline_lib.tokenizer.semantic_ids import utilization
-from pipeline_lib.training.samples import Samples, history_lengths
+from pipeline_lib.data.samples import Samples, history_lengths
 
 
 @torch.no_grad()

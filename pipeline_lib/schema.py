@@ -523,9 +523,9 @@ class FiguresSection(Section):
 
 
 class GateSection(Section):
-    """``gate``: the CI metric-diff gate (pipeline_lib/reporting/gate.py, GateConfig); tolerances are absolute."""
+    """``gate``: the CI metric-diff gate (pipeline_lib/ci/gate.py, GateConfig); tolerances are absolute."""
 
-    baseline: str = Field("reports/ci/baseline.json", min_length=1, description="committed baseline metrics file")
+    baseline: str = Field(".ci/baseline.json", min_length=1, description="committed baseline metrics file")
     default_tolerance: Float = Field(0.02, ge=0, description="absolute tolerance when no pattern matches")
     tolerances: dict[str, Annotated[Float, Field(ge=0)]] = Field(
         default_factory=lambda: {"max_collision_group": 1.0, "recall@": 0.03, "ndcg@": 0.03, "utilization": 0.05},

@@ -3,7 +3,7 @@
 #   requirements.lock      CPU build of torch 2.13.0 (requirements/constraints.txt) — what CI and the README install
 #   requirements-gpu.lock  PyPI's torch 2.13.0 (Linux wheels are CUDA builds, with their nvidia-* packages)
 # After a refresh, in the same commit: `dvc repro` on the demo and
-# `python -m pipeline_lib.reporting.gate --write-baseline` (new releases move the numbers).
+# `python -m pipeline_lib.ci.gate --write-baseline` (new releases move the numbers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Where the CPU torch wheel comes from: the local wheel folder of this project's machines, else PyTorch's CPU index.

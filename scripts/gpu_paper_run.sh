@@ -94,7 +94,21 @@ stage() {  # stage PHASE NAME ARGS…: python -m stages.NAME <dataset> ARGS… w
     shift 2
     timed "$phase" "$name${*:+ $*}" "$PY" -m "stages.$name" "$dataset" "$@" --params params.yaml
 }
-run_module() { "$PY" -m pipeline_lib.reporting.gpu_run "$@"; }
+run_module() { "$PY" -m pipeline_lib.gpu_run.harness "$@"; }
+
+# The device tool brings back at most 8 files from $OUT: run.log (tee'd there) and the report's first 7, report.md
+# and metrics.json first; an earlier report's copies are replaced.
+OUT_FILE_LIMIT=8
+copy_to_out() {
+    [ -n "${OUT:-}" ] && [ -d "$OUT" ] || return 0
+    local room=$((OUT_FILE_LIMIT - 1)) f others
+    others=$(ls "$report_dir" | grep -vx -e report.md -e metrics.json || true)
+    for f in report.md metrics.json $others; do
+        [ "$room" -gt 0 ] || break
+        cp "$report_dir/$f" "$OUT/$f"
+        room=$((room - 1))
+    done
+}
 write_params() {
     local args=(--dataset "$dataset" --out "$work/params.yaml" --repo-params "$repo/params.yaml"
                 --time-budget-s "$budget" --diagnostics-every "$every" --device "$device" ${tiny[@]+"${tiny[@]}"} "$@")
@@ -104,6 +118,7 @@ write_params() {
 }
 report() {
     run_module report --work "$work" --dataset "$dataset" --out-dir "$report_dir" --run-command "$command_line" "$@"
+    copy_to_out
 }
 
 prepare() {

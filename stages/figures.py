@@ -17,7 +17,7 @@ from pipeline_lib.reporting.figures import FIGURES_DIR, save_placeholder_png
 from pipeline_lib.reporting.tsne import Figure4Config, plot_prefix_case, prefix_case, tsne_layout
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
-from pipeline_lib.training.samples import evaluation_samples
+from pipeline_lib.data.samples import evaluation_samples
 
 VARIANT = "decor"
 

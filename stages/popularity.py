@@ -10,7 +10,7 @@ from pipeline_lib.metrics import hit_ranks, popularity_ranking, rank_frame, rank
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.protocol import DecodeConfig
 from pipeline_lib.paths import DatasetPaths
-from pipeline_lib.training.samples import evaluation_samples
+from pipeline_lib.data.samples import evaluation_samples
 
 
 def main() -> None:

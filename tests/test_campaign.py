@@ -38,9 +38,31 @@ def test_job_list_expands_seeds_and_etegrec_waits_for_sasrec(tmp_path):
                                     {"stage": "etegrec", "model": "etegrec", "seeds": [1]}])
     camp = load_campaign(folder, ROOT / "params.yaml")
     assert [job.key for job in camp.jobs] == ["sasrec:2025", "sasrec:1", "etegrec:1"]
-    assert camp.jobs[2].needs == ("sasrec:1",)
-    assert camp.jobs[2].command("ds") == ["-m", "stages.etegrec", "ds", "--seed", "1"]
-    assert camp.jobs[0].command("ds") == ["-m", "stages.baseline", "ds", "sasrec", "--seed", "2025"]
+    assert camp.jobs[2].needs == ("sasrec:1",) and camp.jobs[0].tokenizer is None
+    p = Path("params.yaml")
+    assert camp.jobs[2].command("ds", p) == ["-m", "stages.etegrec", "ds", "--seed", "1", "--params", "params.yaml"]
+    assert camp.jobs[0].command("ds", p) == ["-m", "stages.baseline", "ds", "sasrec", "--seed", "2025", "--params",
+                                             "params.yaml"]
+
+
+def test_set_changes_params_keys_for_the_campaign_and_its_fingerprints(tmp_path):
+    runs = [{"stage": "train", "model": "tiger", "seeds": [2025]}]
+    plain = load_campaign(make_folder(tmp_path / "a", runs, "scientific2018"), ROOT / "params.yaml")
+    folder = tmp_path / "b" / "reports" / "camp"
+    folder.mkdir(parents=True)
+    (folder / "jobs.yaml").write_text(yaml.safe_dump({"dataset": "scientific2018", "runs": runs, "set": {
+        "protocol": "etegrec", "catalog.scientific2018.profile": "cpu"}}))
+    changed = load_campaign(folder, ROOT / "params.yaml")
+    assert changed.params["protocol"] == "etegrec" and changed.params["catalog"]["scientific2018"]["profile"] == "cpu"
+    assert changed.params_path == Path("data/scientific2018/campaign_params.yaml")
+    assert changed.raw_params["protocol"] == "etegrec" and plain.params_path == ROOT / "params.yaml"
+    job = changed.jobs[0]
+    assert fingerprint(resolved_settings(changed.params, "scientific2018"), job) != fingerprint(
+        resolved_settings(plain.params, "scientific2018"), plain.jobs[0])
+    (folder / "jobs.yaml").write_text(yaml.safe_dump({"dataset": "scientific2018", "runs": runs,
+                                                      "set": {"protocol": "mine"}}))
+    with pytest.raises(PipelineInputError, match="jobs.yaml.*protocol"):
+        load_campaign(folder, ROOT / "params.yaml")
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -115,3 +137,12 @@ def test_collect_outputs_copies_what_exists(tmp_path):
     write_json(paths.eval_metrics(run_name("decor", 1)), {"test": {}})
     copied = collect_outputs(paths, tmp_path / "camp", "decor", 1)
     assert copied == [tmp_path / "camp" / "metrics" / "eval" / "decor" / "seed_1.json"]
+
+
+def test_letter_waits_for_the_first_seeds_sasrec_and_gets_its_tokenizer(tmp_path):
+    folder = make_folder(tmp_path, [{"stage": "train", "model": "letter", "seeds": [1]},
+                                    {"stage": "train", "model": "cost", "seeds": [1]}])
+    letter, cost = load_campaign(folder, ROOT / "params.yaml").jobs
+    first = load_params(ROOT / "params.yaml")["seeds"][0]
+    assert (letter.needs, letter.tokenizer) == ((f"sasrec:{first}",), "letter")
+    assert (cost.needs, cost.tokenizer) == ((), "cost")

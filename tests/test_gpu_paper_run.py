@@ -67,7 +67,7 @@ def test_results_come_back_through_out_within_the_device_limits(rehearsed):
 def test_the_paper_profile_params_are_table_5(tmp_path):
     """The non-tiny params the device run writes: Table 5 from params.yaml, only the run's keys changed."""
     from pipeline_lib.params import dataset_spec, stage_section
-    from pipeline_lib.reporting.gpu_run import RunSettings, write_run_params
+    from pipeline_lib.gpu_run.harness import RunSettings, write_run_params
 
     repo = Path(__file__).resolve().parents[1]
     settings = RunSettings("scientific2018", time_budget_s=120, diagnostics_every=100, device="cuda", source="/data/x")
@@ -84,7 +84,7 @@ def test_the_paper_profile_params_are_table_5(tmp_path):
 def test_a_bad_value_is_one_line_and_exit_2(tmp_path):
     repo = Path(__file__).resolve().parents[1]
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline_lib.reporting.gpu_run", "params", "--dataset", "scientific2018",
+        [sys.executable, "-m", "pipeline_lib.gpu_run.harness", "params", "--dataset", "scientific2018",
          "--out", str(tmp_path / "p.yaml"), "--repo-params", str(repo / "params.yaml"), "--time-budget-s", "0",
          "--diagnostics-every", "100"],
         cwd=repo, capture_output=True, text=True,
@@ -93,7 +93,7 @@ def test_a_bad_value_is_one_line_and_exit_2(tmp_path):
 
 
 def test_the_budget_shrinks_to_fit_the_deadline():
-    from pipeline_lib.reporting.gpu_run import MIN_BUDGET_S, RESERVE_S, fitted_budget
+    from pipeline_lib.gpu_run.harness import MIN_BUDGET_S, RESERVE_S, fitted_budget
 
     assert fitted_budget(120, None, 2) == 120
     assert fitted_budget(120, 2 * (RESERVE_S + 200), 2) == 120

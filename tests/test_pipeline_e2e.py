@@ -117,8 +117,8 @@ def _gate(repo: Path, metrics_dir: Path) -> subprocess.CompletedProcess:
     """The CI gate over ``metrics_dir`` against the committed baseline (of this checkout: the copy has none
     when it was reproduced from scratch without ``reports/``)."""
     return subprocess.run(
-        [sys.executable, "-m", "pipeline_lib.reporting.gate", "--params", "params.yaml",
-         "--baseline", str(REPO / "reports/ci/baseline.json"), "--metrics-dir", str(metrics_dir)],
+        [sys.executable, "-m", "pipeline_lib.ci.gate", "--params", "params.yaml",
+         "--baseline", str(REPO / ".ci/baseline.json"), "--metrics-dir", str(metrics_dir)],
         cwd=repo, capture_output=True, text=True,
     )
 

@@ -212,7 +212,7 @@ def test_schema_defaults_match_the_config_dataclasses():
     from pipeline_lib.models.gru4rec import GRU4RecConfig
     from pipeline_lib.models.s3rec import S3RecConfig
     from pipeline_lib.models.sasrec import SASRecConfig
-    from pipeline_lib.reporting.gate import GateConfig
+    from pipeline_lib.ci.gate import GateConfig
     from pipeline_lib.reporting.tables import TablesConfig
     from pipeline_lib.reporting.tsne import Figure4Config
     from pipeline_lib.tokenizer.objectives import CostConfig, LetterConfig

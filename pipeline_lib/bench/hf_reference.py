@@ -19,7 +19,7 @@ from transformers import T5ForConditionalGeneration
 
 from pipeline_lib.device import autocast
 from pipeline_lib.models.generative import GenerativeRecommender
-from pipeline_lib.models.vocab import SemanticVocab, history_tokens
+from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
 from pipeline_lib.training.generative import OptimConfig, TrainData
 
 TrainBatch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]

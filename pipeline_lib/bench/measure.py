@@ -23,7 +23,7 @@ from pipeline_lib.decoding.reference import brute_force_topk, naive_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.models.generative import GenerativeRecommender
-from pipeline_lib.models.vocab import history_tokens
+from pipeline_lib.tokenizer.vocab import history_tokens
 from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, TrainData
 
 Reference = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]

@@ -15,7 +15,7 @@ from transformers import T5ForConditionalGeneration
 
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.device import autocast
-from pipeline_lib.models.vocab import SemanticVocab, history_tokens
+from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
 
 
 @dataclass(frozen=True)

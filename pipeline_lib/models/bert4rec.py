@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pipeline_lib.models.sasrec import AttentionBaselineConfig
+from pipeline_lib.models.attention_config import AttentionBaselineConfig
 
 
 @dataclass(frozen=True)

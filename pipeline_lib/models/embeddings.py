@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pipeline_lib.models.vocab import SemanticVocab
+from pipeline_lib.tokenizer.vocab import SemanticVocab
 
 
 class StaticEmbedding(nn.Module):

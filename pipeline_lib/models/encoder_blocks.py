@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from pipeline_lib.models.sasrec import AttentionBaselineConfig
+from pipeline_lib.models.attention_config import AttentionBaselineConfig
 
 LAYER_NORM_EPS = 1e-12  # RecBole's layer_norm_eps
 

@@ -36,7 +36,7 @@ from pipeline_lib.models.embeddings import (
     pretrained_token_table,
 )
 from pipeline_lib.models.t5_beam import SharedCrossAttentionDecoder
-from pipeline_lib.models.vocab import SemanticVocab
+from pipeline_lib.tokenizer.vocab import SemanticVocab
 
 
 BOS_STATICS = ("zero", "learned")

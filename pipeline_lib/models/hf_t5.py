@@ -2,7 +2,7 @@
 
 - model: ``T5ForConditionalGeneration`` from a ``T5Config`` with our backbone's sizes (d_model, layers, heads,
   d_kv, d_ff, dropout, feed-forward activation) over our semantic-ID token vocabulary
-  (:class:`~pipeline_lib.models.vocab.SemanticVocab`), so token ids line up: PAD = 0, EOS = 1 and the decoder
+  (:class:`~pipeline_lib.tokenizer.vocab.SemanticVocab`), so token ids line up: PAD = 0, EOS = 1 and the decoder
   starts from our BOS = 2 (``decoder_start_token_id``). Transformers ≥ 5 always ties ``lm_head`` to the shared
   input embedding (as ``model.tie_lm_head`` does in ours) and rescales the decoder output by d_model^-0.5
   unless ``tie_word_embeddings=False``, which follows ``model.tied_head_scale``;
@@ -21,7 +21,7 @@ from torch import nn
 from transformers import T5Config, T5ForConditionalGeneration
 
 from pipeline_lib.models.generative import GenRecConfig
-from pipeline_lib.models.vocab import SemanticVocab
+from pipeline_lib.tokenizer.vocab import SemanticVocab
 
 
 def hf_t5_config(config: GenRecConfig) -> T5Config:

@@ -46,6 +46,7 @@ from pipeline_lib.params import make_config
 from pipeline_lib.protocol import PROTOCOLS
 from pipeline_lib.reporting.results import (
     CUSTOM,
+    PAPER_VERSIONS,
     STATS_RUN,
     TOKENIZER_RUN,
     DatasetResults,
@@ -54,7 +55,6 @@ from pipeline_lib.reporting.results import (
     PaperRow,
     PaperTable,
     collect_results,
-    PAPER_VERSIONS,
     load_paper_results,
     read_ranks,
 )

@@ -34,7 +34,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from pipeline_lib.models.generative import GenerativeRecommender
-from pipeline_lib.models.vocab import history_tokens
+from pipeline_lib.tokenizer.vocab import history_tokens
 from pipeline_lib.reporting.figures import save_png
 
 

@@ -27,14 +27,14 @@ from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.etegrec import AlignmentConfig, ETEGRec, JointLosses, Phase
 from pipeline_lib.models.generative import GenRecConfig
-from pipeline_lib.models.vocab import history_tokens
+from pipeline_lib.tokenizer.vocab import history_tokens
 from pipeline_lib.params import DatasetSpec, make_config, stage_section
 from pipeline_lib.protocol import Protocol, decode_settings
 from pipeline_lib.tokenizer.rqvae import RQVAEConfig
 from pipeline_lib.tokenizer.training import TrainConfig
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 from pipeline_lib.training.stopping import stopping_rule
-from pipeline_lib.training.samples import (
+from pipeline_lib.data.samples import (
     Samples,
     bucketed_batches,
     evaluation_samples,

@@ -24,10 +24,10 @@ from pipeline_lib.evaluation import DecodeConfig, composition_diagnostics, flat_
 from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.hf_t5 import HFTiger
-from pipeline_lib.models.vocab import SemanticVocab, history_tokens
+from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
 from pipeline_lib.training.diagnostics import StepDiagnostics
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
-from pipeline_lib.training.samples import (
+from pipeline_lib.data.samples import (
     Samples,
     bucketed_batches,
     evaluation_samples,

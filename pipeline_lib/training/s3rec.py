@@ -13,7 +13,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from pipeline_lib.models.s3rec import OBJECTIVES, PretrainBatch, S3Rec
-from pipeline_lib.training.samples import Samples
+from pipeline_lib.data.samples import Samples
 from pipeline_lib.training.sequential import BaselineConfig
 
 

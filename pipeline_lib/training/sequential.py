@@ -38,7 +38,7 @@ from pipeline_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
 from pipeline_lib.models.s3rec import S3Rec, S3RecConfig
 from pipeline_lib.models.sasrec import SASRec, SASRecConfig
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
-from pipeline_lib.training.samples import Samples, evaluation_samples, prefix_samples
+from pipeline_lib.data.samples import Samples, evaluation_samples, prefix_samples
 
 SequentialModel = SASRec | GRU4Rec | BERT4Rec | Caser | FDSA | S3Rec
 

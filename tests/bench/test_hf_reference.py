@@ -20,7 +20,7 @@ from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
 from pipeline_lib.models.hf_t5 import hf_t5_config, hf_t5_model
-from pipeline_lib.models.vocab import SemanticVocab, history_tokens
+from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
 from pipeline_lib.training.generative import OptimConfig, generative_data
 
 PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"

@@ -5,7 +5,7 @@ from pipeline_lib.decoding.beam_search import constrained_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.models.embeddings import pretrained_token_table
 from pipeline_lib.models.generative import GenRecConfig, IncrementalBeamDecoder
-from pipeline_lib.models.vocab import SemanticVocab
+from pipeline_lib.tokenizer.vocab import SemanticVocab
 from tiny_genrec import batch, model
 
 VARIANTS = {

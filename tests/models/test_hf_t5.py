@@ -12,7 +12,7 @@ from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
 from pipeline_lib.models.hf_t5 import HFTiger
 from pipeline_lib.models.store import load_generative, save_generative
 from pipeline_lib.models.variants import VARIANTS, build_generative
-from pipeline_lib.models.vocab import history_tokens
+from pipeline_lib.tokenizer.vocab import history_tokens
 from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, generative_data
 from tiny_genrec import TINY
 

@@ -27,7 +27,7 @@ from pipeline_lib.training.etegrec import (
     etegrec_settings,
     joint_data,
 )
-from pipeline_lib.training.samples import evaluation_samples, prefix_samples
+from pipeline_lib.data.samples import evaluation_samples, prefix_samples
 
 N_ITEMS, DIM, K = 24, 10, 8
 RUN, SASREC = run_name("etegrec", 1), run_name("sasrec", 1)  # the stage runs the first of `seeds`

@@ -11,7 +11,7 @@ in ``params.yaml`` (``gate.tolerances``) must be at least that largest range, so
 another seed pass the gate; the summary lists the families whose current tolerance is smaller, and
 the families the gate ignores.
 
-CLI: ``python -m pipeline_lib.reporting.seed_spread [--collect METRICS_DIR] [--dir reports/ci/seed_spread]``
+CLI: ``python -m pipeline_lib.ci.seed_spread [--collect METRICS_DIR] [--dir reports/ci/seed_spread]``
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pipeline_lib.cli import run_stage
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path, read_json, write_json
 from pipeline_lib.params import load_params
-from pipeline_lib.reporting.gate import GateConfig, collect_metrics, gate_config
+from pipeline_lib.ci.gate import GateConfig, collect_metrics, gate_config
 
 SPREAD_DIR = Path("reports") / "ci" / "seed_spread"
 _SEED_FILE = re.compile(r"seed_(-?\d+)\.json$")
@@ -97,7 +97,7 @@ def render(runs: dict[int, dict[str, float]], per_key: dict[str, dict[str, float
     lines = [
         "# Seed spread of the demo's gated metrics",
         "",
-        f"Seeds: {', '.join(str(s) for s in sorted(runs))}. Written by `python -m pipeline_lib.reporting.seed_spread`;",
+        f"Seeds: {', '.join(str(s) for s in sorted(runs))}. Written by `python -m pipeline_lib.ci.seed_spread`;",
         "collected with `--collect reports/metrics` from a run of the demo with those `seeds` (data fixed).",
         "",
         "## Gated: largest range (max − min over seeds) per metric family, against the gate's tolerance",

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.reporting import gate
-from pipeline_lib.reporting.gate import GateConfig, check_metrics, collect_metrics, flatten_metrics, gate_config
+from pipeline_lib.ci import gate
+from pipeline_lib.ci.gate import GateConfig, check_metrics, collect_metrics, flatten_metrics, gate_config
 
 METRICS = {
     "demo/eval/tiger.json": {"model": "tiger", "dataset": "demo", "test": {"recall@10": 0.30, "ndcg@10": 0.20},
@@ -75,7 +75,7 @@ def test_collect_names_keys_by_relative_path(tmp_path):
 
 
 def test_baseline_leaves_timings_out(repo):
-    baseline = json.loads((repo / "reports" / "ci" / "baseline.json").read_text())
+    baseline = json.loads((repo / ".ci" / "baseline.json").read_text())
     assert "demo/eval/tiger.json:test.ndcg@10" in baseline
     assert not [k for k in baseline if "seconds" in k or "best_epoch" in k]
 
@@ -172,7 +172,7 @@ def test_missing_baseline_is_an_input_error(tmp_path, monkeypatch):
 def test_cli_exit_code_on_regression(repo):
     write_metrics(repo, edited("demo/eval/tiger.json", "test.recall@10", 0.1))
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-m", "pipeline_lib.reporting.gate"], cwd=repo, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "pipeline_lib.ci.gate"], cwd=repo, capture_output=True,
                           text=True, env={"PYTHONPATH": str(root), "PATH": "", "OMP_NUM_THREADS": "1"})
     assert done.returncode == 1, done.stderr
     assert "regressed" in done.stdout

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline_lib.reporting.stage_times import main, render, stage_seconds
+from pipeline_lib.ci.stage_times import main, render, stage_seconds
 
 LOG = """18:06:37 Running stage 'download@s':
 18:06:38 > python -m stages.download s

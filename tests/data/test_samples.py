@@ -1,6 +1,6 @@
 import pandas as pd
 
-from pipeline_lib.training.samples import evaluation_samples, prefix_samples
+from pipeline_lib.data.samples import evaluation_samples, prefix_samples
 
 
 def test_prefix_samples_every_prefix_right_aligned_and_truncated():
@@ -28,7 +28,7 @@ def test_evaluation_samples():
 def test_bucketed_batches_cover_every_sample_once_with_tight_widths():
     import torch
 
-    from pipeline_lib.training.samples import bucketed_batches, history_lengths
+    from pipeline_lib.data.samples import bucketed_batches, history_lengths
 
     histories = torch.full((100, 8), -1)
     lengths = torch.randint(1, 9, (100,), generator=torch.Generator().manual_seed(0))

@@ -5,7 +5,7 @@ The log is ``dvc repro``'s output with each line prefixed by the wall clock, as
 ``Running stage '<name>':`` line to the next stage's, the last one to the log's last timestamp.
 Includes the process start-up and imports, which the models' own timings do not.
 
-CLI: ``python -m pipeline_lib.reporting.stage_times LOG`` prints a Markdown table.
+CLI: ``python -m pipeline_lib.ci.stage_times LOG`` prints a Markdown table.
 """
 
 from __future__ import annotations

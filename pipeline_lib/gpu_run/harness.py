@@ -14,10 +14,10 @@ stay apart from the repository's own ``data/`` and ``reports/metrics/``. This mo
 - ``report`` (after each model, so a run cut short still leaves one): collects the stage timings and the
   metric files (found by glob, so per-seed layouts such as ``eval/<variant>/seed_<s>.json`` work as well
   as ``eval/<variant>.json``) into ``report.md`` and ``metrics.json``, with copies of the small result
-  files beside them and under ``$OUT`` when set.
+  files beside them (the script copies what the device's ``$OUT`` can bring back).
 
 Bad input (a missing file, an unknown dataset, a bad value) is one line on stderr and exit code 2.
-CLI: ``python -m pipeline_lib.reporting.gpu_run {params,preflight,report} --help``.
+CLI: ``python -m pipeline_lib.gpu_run.harness {params,preflight,report} --help``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import shutil
 import sys
 import time
@@ -43,7 +42,6 @@ from pipeline_lib.params import dataset_spec, stage_section, validate_params
 VARIANTS: tuple[str, ...] = ("tiger", "decor")
 PREPARED: tuple[str, ...] = ("raw", "filtered", "embed")  # stage outputs built on a CPU and carried to the device
 COMPOSITION_KEYS: tuple[str, ...] = ("entropy", "max_weight", "distinct_argmax")
-OUT_FILE_LIMIT = 8  # the device tool brings back at most 8 files from $OUT
 TIMES_FILES: tuple[str, ...] = ("times.prepare.tsv", "times.run.tsv")
 RUN_KEYS: tuple[str, ...] = ("seed", "protocol", "max_history", "beam_size")
 RESERVE_S = 75.0  # per model still to train: its last validation past the budget, saving, its evaluation
@@ -391,10 +389,9 @@ def _flat_name(work: Path, path: Path) -> str:
     return "_".join((kind, *below))
 
 
-def write_report(work: Path, dataset: str, out_dir: Path, command: str, failed: str | None,
-                 out_env: str | None = None) -> dict[str, Any]:
-    """``report.md``, ``metrics.json`` and the result files' copies in ``out_dir``; then copies of those in
-    ``out_env`` (the device's ``$OUT``), at most ``OUT_FILE_LIMIT`` files there in all."""
+def write_report(work: Path, dataset: str, out_dir: Path, command: str, failed: str | None) -> dict[str, Any]:
+    """``report.md``, ``metrics.json`` and the result files' copies in ``out_dir`` (scripts/gpu_paper_run.sh copies
+    what the device's ``$OUT`` can bring back)."""
     metrics, extra = collect(work, dataset, command, failed)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text(render(metrics))
@@ -404,11 +401,6 @@ def write_report(work: Path, dataset: str, out_dir: Path, command: str, failed: 
         target = out_dir / _flat_name(work, path)
         shutil.copyfile(path, target)
         written.append(target)
-    if out_env and Path(out_env).is_dir():  # an earlier report's copies are replaced, other files (run.log) kept
-        out, ours = Path(out_env), {path.name for path in written}
-        room = OUT_FILE_LIMIT - sum(1 for p in out.iterdir() if p.is_file() and p.name not in ours)
-        for path in written[: max(room, 0)]:
-            shutil.copyfile(path, out / path.name)
     print(f"report: {out_dir / 'report.md'}", flush=True)
     return metrics
 
@@ -458,8 +450,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     actions: dict[str, Callable[[], Any]] = {
         "params": lambda: write_run_params(args.repo_params, args.out, _settings(args)),
         "preflight": lambda: preflight(args.work, args.dataset, args.require_cuda, args.device),
-        "report": lambda: write_report(args.work, args.dataset, args.out_dir, args.run_command, args.failed,
-                                       os.environ.get("OUT")),
+        "report": lambda: write_report(args.work, args.dataset, args.out_dir, args.run_command, args.failed),
     }
     try:
         actions[args.command]()

@@ -20,7 +20,7 @@ Rules (the ``gate`` section of params.yaml; each field falls back to ``GateConfi
 - a baseline key missing from the current run fails; a new key is reported and passes;
 - a NaN where the baseline has a number fails.
 
-CLI: ``python -m pipeline_lib.reporting.gate [--baseline FILE] [--params params.yaml]
+CLI: ``python -m pipeline_lib.ci.gate [--baseline FILE] [--params params.yaml]
 [--metrics-dir reports/metrics] [--write-baseline] [--all]``; exit 0 = pass, 1 = regression or
 missing metric, 2 = bad input.
 """
@@ -51,7 +51,7 @@ FAILING = ("regressed", "changed", "missing")
 class GateConfig:
     """The ``gate`` section of params.yaml (see the module docstring for the rules)."""
 
-    baseline: str = "reports/ci/baseline.json"
+    baseline: str = ".ci/baseline.json"
     default_tolerance: float = 0.02
     tolerances: dict[str, float] = field(
         default_factory=lambda: {"max_collision_group": 1.0, "recall@": 0.03, "ndcg@": 0.03, "utilization": 0.05}
