@@ -162,6 +162,15 @@ def resolved_settings(params: dict[str, Any], dataset: str) -> dict[str, Any]:
     return {"catalog": params["catalog"][dataset], "sections": sections, **top}
 
 
+def shared_stage_settings(params: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """What the shared stages (download, filter, embed, tokenize) read: where the data is, its checks, the data seed,
+    the filter / embed / download / demo sections and the dataset's tokenize section — not the training settings."""
+    spec = dataset_spec(params, dataset)
+    source = {key: getattr(spec, key) for key in ("source", "category", "path", "prefix", "sha256")}
+    top = {key: params.get(key) for key in ("seed", "filter", "embed", "download", "demo")}
+    return {"source": source, "tokenize": stage_section(params, spec, "tokenize"), **top}
+
+
 def fingerprint(settings: dict[str, Any], job: Job | None) -> str:
     """sha256 of the settings and the job (None: the shared stages)."""
     identity = {"settings": settings, "job": None if job is None else [job.stage, job.model, job.seed]}
@@ -215,7 +224,7 @@ def prepare(campaign: Campaign, python: str, log_dir: Path) -> None:
     """The shared stages, unless their stamp holds these settings' fingerprint and their outputs exist."""
     paths = DatasetPaths(campaign.dataset)
     stamp = paths.data / "campaign_prepared.txt"
-    wanted = fingerprint(resolved_settings(campaign.params, campaign.dataset), None)
+    wanted = fingerprint(shared_stage_settings(campaign.params, campaign.dataset), None)
     if stamp.is_file() and stamp.read_text().strip() == wanted and paths.semantic_ids.is_file():
         print(f"shared stages of {campaign.dataset}: done ({stamp})", flush=True)
         return

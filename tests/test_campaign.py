@@ -146,3 +146,15 @@ def test_letter_waits_for_the_first_seeds_sasrec_and_gets_its_tokenizer(tmp_path
     first = load_params(ROOT / "params.yaml")["seeds"][0]
     assert (letter.needs, letter.tokenizer) == ((f"sasrec:{first}",), "letter")
     assert (cost.needs, cost.tokenizer) == ((), "cost")
+
+
+def test_the_shared_stages_fingerprint_ignores_training_settings():
+    from pipeline_lib.campaign import shared_stage_settings
+
+    params = load_params(ROOT / "params.yaml")
+    before = fingerprint(shared_stage_settings(params, "scientific2018_paper"), None)
+    params["catalog"]["scientific2018_paper"]["overrides"]["stopping"]["valid_users"] = 500
+    params["train"]["lr"] = 0.1
+    assert fingerprint(shared_stage_settings(params, "scientific2018_paper"), None) == before
+    params["tokenize"]["train"]["epochs"] = 7
+    assert fingerprint(shared_stage_settings(params, "scientific2018_paper"), None) != before
