@@ -105,14 +105,21 @@ def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
 def write_tensors(path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     """Write tensors as safetensors (contiguous CPU copies), atomically and byte-reproducibly.
 
-    safetensors serialises its header (tensor entries and ``__metadata__``) from hash maps, so the
+    Tensors that share memory (tied weights, e.g. Hugging Face T5's shared embedding and head) are written as
+    separate copies, which safetensors requires; loading them back into the module fills each tie with the same
+    values. safetensors serialises its header (tensor entries and ``__metadata__``) from hash maps, so the
     key order — and with it the file's bytes — can change from run to run; the header is rewritten
     with sorted keys so the same tensors and metadata always give the same file.
     """
     from safetensors import SafetensorError
     from safetensors.torch import save_file
 
-    flat = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
+    flat, storages = {}, set()
+    for name, tensor in tensors.items():
+        tensor = tensor.detach().to("cpu").contiguous()
+        storage = tensor.untyped_storage().data_ptr()
+        flat[name] = tensor.clone() if storage in storages else tensor
+        storages.add(storage)
     with atomic_path(path) as tmp:
         try:
             save_file(flat, str(tmp), metadata=metadata)

@@ -20,9 +20,7 @@ def save_generative(
 ) -> None:
     """The weights (config as metadata) and a readable ``config.json`` beside them."""
     config = {"variant": variant, **model.config.to_dict()}
-    # copies: the Hugging Face T5's tied tables share memory, which safetensors refuses to write
-    state = {name: tensor.clone() for name, tensor in model.state_dict().items()}
-    write_tensors(weights_path, state, metadata={"config": json.dumps(config)})
+    write_tensors(weights_path, dict(model.state_dict()), metadata={"config": json.dumps(config)})
     write_json(config_path, config)
 
 

@@ -70,3 +70,25 @@ def test_our_trainer_trains_it_and_the_store_reloads_it(tmp_path):
     decode = DecodeConfig(12, 5, (5, 10))
     before = rank_generative(model, data.valid.histories, data.item_tokens, data.trie, decode, False)
     assert torch.equal(before, rank_generative(loaded, data.valid.histories, data.item_tokens, data.trie, decode, False))
+
+
+def test_the_epoch_loop_checkpoints_and_resumes_the_tied_hugging_face_model(tmp_path):
+    """Its tied tables share memory: the per-epoch checkpoint must still be written, and a resumed run must end
+    exactly where an uninterrupted one does."""
+    from pipeline_lib.evaluation import DecodeConfig
+    from pipeline_lib.training.generative import train_generative
+
+    data, codebooks = tiny_data()
+    optim = OptimConfig(batch_size=8, lr=1e-2, warmup_steps=1, max_epochs=2, eval_every=1, patience=5)
+    decode = DecodeConfig(12, 5, (5, 10))
+
+    def run(checkpoint, curve):
+        torch.manual_seed(0)
+        model = build_generative("tiger_hf", GenRecConfig(**PLAIN), codebooks)
+        return model, train_generative(model, data, optim, decode, 0, checkpoint, "fp", curve, tmp_path / "s.tsv")
+
+    model, result = run(tmp_path / "a.safetensors", tmp_path / "a.tsv")
+    assert (tmp_path / "a.safetensors").is_file() and result.epochs_run == 2
+    _, again = run(tmp_path / "a.safetensors", tmp_path / "b.tsv")  # resumes after the last epoch: nothing to train
+    for key, value in result.best_weights["model"].items():
+        torch.testing.assert_close(again.best_weights["model"][key], value)
