@@ -59,12 +59,6 @@ def hf_t5_model(config: GenRecConfig, device: torch.device, seed: int) -> T5ForC
     return T5ForConditionalGeneration(hf_t5_config(config)).to(device)
 
 
-def hf_t5_model(config: GenRecConfig, device: torch.device, seed: int) -> T5ForConditionalGeneration:
-    """A freshly initialised ``T5ForConditionalGeneration`` of :func:`hf_t5_config` on ``device``."""
-    torch.manual_seed(seed)
-    return T5ForConditionalGeneration(hf_t5_config(config)).to(device)
-
-
 class HFTiger(nn.Module):
     """TIGER as the stock Hugging Face T5 (``self.t5``), with the generative trainer's interface.
 
