@@ -18,7 +18,6 @@ Switches beyond the paper (defaults = the paper as printed): ``composition_cente
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -105,23 +104,27 @@ class EncodedHistory:
         return EncodedHistory(self.hidden.repeat_interleave(n, dim=0) if hidden else self.hidden, mask, embeddings, scores)
 
 
-def _t5_stack(config: GenRecConfig, vocab: SemanticVocab, decoder: bool) -> T5Stack:
-    t5 = T5Config(
+def t5_config(config: GenRecConfig, vocab: SemanticVocab, **settings: object) -> T5Config:
+    """A ``T5Config`` with the backbone's sizes and the semantic-ID vocabulary's ids (PAD, EOS, BOS as the decoder
+    start), plus ``settings`` (layer counts, decoder flags, tying) as each user of it needs them."""
+    return T5Config(
         vocab_size=vocab.size,
         d_model=config.d_model,
         d_kv=config.d_kv,
         d_ff=config.d_ff,
-        num_layers=config.decoder_layers if decoder else config.encoder_layers,
         num_heads=config.num_heads,
         dropout_rate=config.dropout,
         feed_forward_proj=config.feed_forward_proj,
-        is_decoder=decoder,
-        use_cache=False,
         pad_token_id=vocab.PAD,
         eos_token_id=vocab.EOS,
         decoder_start_token_id=vocab.BOS,
+        **settings,
     )
-    stack = T5Stack(copy.deepcopy(t5))
+
+
+def _t5_stack(config: GenRecConfig, vocab: SemanticVocab, decoder: bool) -> T5Stack:
+    layers = config.decoder_layers if decoder else config.encoder_layers
+    stack = T5Stack(t5_config(config, vocab, num_layers=layers, is_decoder=decoder, use_cache=False))
     stack.embed_tokens = None  # embeddings come from our own tables, always passed as inputs_embeds
     return stack
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from transformers import T5Config, T5ForConditionalGeneration
 
-from pipeline_lib.models.generative import GenRecConfig
+from pipeline_lib.models.generative import GenRecConfig, t5_config
 from pipeline_lib.tokenizer.vocab import SemanticVocab
 
 
@@ -35,20 +35,11 @@ def hf_t5_config(config: GenRecConfig) -> T5Config:
             f"the Hugging Face reference needs as many encoder as decoder layers, got {config.encoder_layers} "
             f"and {config.decoder_layers} (generate's cache has the encoder's count)"
         )
-    vocab = SemanticVocab(config.levels, config.codebook_size)
-    return T5Config(
-        vocab_size=vocab.size,
-        d_model=config.d_model,
-        d_kv=config.d_kv,
-        d_ff=config.d_ff,
+    return t5_config(
+        config,
+        SemanticVocab(config.levels, config.codebook_size),
         num_layers=config.encoder_layers,
         num_decoder_layers=config.decoder_layers,
-        num_heads=config.num_heads,
-        dropout_rate=config.dropout,
-        feed_forward_proj=config.feed_forward_proj,
-        pad_token_id=vocab.PAD,
-        eos_token_id=vocab.EOS,
-        decoder_start_token_id=vocab.BOS,
         tie_word_embeddings=config.tied_head_scale,  # transformers ≥ 5 always ties; False only drops the d^-0.5 scaling
     )
 
