@@ -185,7 +185,7 @@ def test_schema_names_match_the_code():
     from pipeline_lib.models.etegrec import SIA_SPACES
     from pipeline_lib.models.variants import VARIANTS
     from pipeline_lib.params import SOURCES
-    from pipeline_lib.reporting.tables import FORMATS
+    from pipeline_lib.reporting.table_vocabulary import FORMATS
     from pipeline_lib.text.embedding import DTYPES
     from pipeline_lib.text.template import FIELDS
     from pipeline_lib.protocol import PROTOCOLS

@@ -37,144 +37,22 @@ from typing import Any
 
 import numpy as np
 
+from pipeline_lib.data.demo_words import (
+    GENERIC_ADJECTIVES,
+    MATERIALS,
+    MONTHS,
+    OTHER_MAIN_CATEGORIES,
+    PACKS,
+    REVIEW_OPENERS,
+    REVIEW_TITLES,
+    ROOT_CATEGORY,
+    TAXONOMY,
+    USES,
+)
 from pipeline_lib.data.sources import DEMO_CATEGORY
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path
 
-ROOT_CATEGORY = "Industrial & Scientific"
-
-# top category → subcategory → ("noun|noun", "word|word|...", "Brand|Brand"). Subcategories are
-# listed in chain order: the Markov chain's strongest edge goes from each to the next (cyclically).
-_TAXONOMY: dict[str, dict[str, tuple[str, str, str]]] = {
-    "Lab Supplies": {
-        "Pipettes": ("pipette|micropipette|pipettor",
-                     "adjustable|10-100 µL|autoclavable|calibrated|single-channel", "Pipetix|VolumaLab"),
-        "Pipette Tips": ("pipette tips|filter tips|tip rack",
-                         "sterile|low-retention|racked|polypropylene|graduated", "TipWell|Aerostop"),
-        "Test Tubes": ("test tubes|culture tubes|centrifuge tubes",
-                       "borosilicate|screw cap|conical|rimless|tube rack", "Tubrex|Kultiva"),
-        "Beakers & Flasks": ("beaker|erlenmeyer flask|flask",
-                             "graduated|heat-resistant|pour spout|glass|volumetric", "Glassmith|Boroline"),
-        "Petri Dishes": ("petri dishes|culture plates|agar plates",
-                         "sterile|stackable|vented|polystyrene|bacteriology", "Culturo|AgarMax"),
-        "Lab Gloves": ("nitrile gloves|exam gloves|latex gloves",
-                       "powder-free|disposable|textured fingertips|chemical resistant|ambidextrous", "GloveGuard|Nitrix"),
-    },
-    "Microscopy": {
-        "Microscopes": ("microscope|compound microscope|stereo microscope",
-                        "binocular|LED illumination|magnification|objective lenses|mechanical stage", "OptiScope|Lumaview"),
-        "Microscope Slides": ("microscope slides|glass slides|prepared slides",
-                              "frosted|pre-cleaned|specimen|ground edges|labeling", "SlideCraft|Specimo"),
-        "Stains & Dyes": ("stain|dye|gram stain kit",
-                          "methylene blue|crystal violet|eosin|staining solution|hematoxylin", "ChromaLab|Stainwell"),
-        "Cover Slips": ("cover slips|coverslips|cover glass",
-                        "square|thickness|No. 1.5|optical|ultra-thin", "ClearCover|Thinglas"),
-        "Microscope Cameras": ("microscope camera|eyepiece camera|digital eyepiece",
-                               "USB|megapixel|C-mount|imaging software|live video", "MicroCam|PixelScope"),
-        "Magnifiers": ("magnifier|loupe|magnifying glass",
-                       "illuminated|handheld|jeweler|10x|folding", "Loupex|MagniPro"),
-    },
-    "Test & Measurement": {
-        "Multimeters": ("multimeter|voltmeter|clamp meter",
-                        "digital|auto-ranging|true RMS|test leads|continuity", "Voltix|AmpereOne"),
-        "Thermometers": ("thermometer|temperature probe|thermocouple",
-                         "infrared|non-contact|stainless probe|Fahrenheit|Celsius", "ThermoTrue|Kelvix"),
-        "Calipers": ("caliper|vernier caliper|micrometer",
-                     "stainless|digital readout|0.01 mm|depth rod|inch/metric", "Calipro|Mitumetric"),
-        "Scales": ("scale|precision balance|digital scale",
-                   "gram|tare|calibration weight|milligram|weighing", "Balancia|GramWorks"),
-        "pH Meters": ("pH meter|pH tester|pH pen", "buffer|electrode|calibration|ATC|water quality", "Phlux|Acidix"),
-        "Oscilloscopes": ("oscilloscope|scope probe|signal analyzer",
-                          "bandwidth|MHz|channel|waveform|sample rate", "Scopetek|Wavetrace"),
-    },
-    "Fasteners": {
-        "Screws": ("screws|machine screws|wood screws",
-                   "phillips|stainless|thread|pan head|torx", "ScrewCo|Threadline"),
-        "Bolts & Nuts": ("bolts|hex nuts|lock nuts",
-                         "zinc plated|grade 8|hex head|assortment|coarse thread", "BoltBarn|Hexford"),
-        "Washers": ("washers|flat washers|lock washers",
-                    "split|zinc|SAE|fender|assortment kit", "WasherWorks|Ringmax"),
-        "Rivets": ("rivets|pop rivets|blind rivets",
-                   "aluminum|rivet gun|grip range|mandrel|countersunk", "Rivetra|Popline"),
-        "Anchors": ("wall anchors|drywall anchors|anchor bolts",
-                    "concrete|toggle|expansion|masonry|self-drilling", "AnchorPro|Drywallex"),
-        "Staples": ("staples|staple gun|tacker",
-                    "heavy duty|narrow crown|leg length|upholstery|jam-free", "Staplex|Crownfast"),
-    },
-    "Janitorial & Sanitation": {
-        "Trash Bags": ("trash bags|garbage bags|can liners",
-                       "drawstring|gallon|puncture resistant|contractor|odor control", "BagForce|Linerline"),
-        "Paper Towels": ("paper towels|hand towels|towel rolls",
-                         "multifold|absorbent|dispenser|recycled|two-ply", "Absorba|TowelPro"),
-        "Mops & Buckets": ("mop|mop bucket|mop head",
-                           "wringer|microfiber|commercial|wet floor|looped end", "Moptimum|Wringwell"),
-        "Disinfectants": ("disinfectant|sanitizer|cleaning wipes",
-                          "kills germs|hospital grade|bleach-free|spray|EPA registered", "Germex|Sanitora"),
-        "Soap Dispensers": ("soap dispenser|foam soap|soap refill",
-                            "touchless|wall mount|sensor|refillable|foaming", "Lathera|Dispensix"),
-        "Brooms": ("broom|dustpan|push broom", "angled|bristles|sweeping|lobby|long handle", "Sweepwell|Bristleco"),
-    },
-    "Safety Equipment": {
-        "Safety Glasses": ("safety glasses|goggles|safety spectacles",
-                           "anti-fog|ANSI Z87.1|wraparound|tinted lens|scratch resistant", "Visiguard|ClearShield"),
-        "Ear Protection": ("ear plugs|earmuffs|hearing protectors",
-                           "noise reduction|NRR 33 dB|foam|corded|hearing protection", "Quietix|Earsafe"),
-        "Respirators": ("respirator|dust mask|N95 mask",
-                        "filter cartridge|exhalation valve|particulate|half-face|NIOSH", "Breathex|AirGuard"),
-        "Hard Hats": ("hard hat|safety helmet|bump cap",
-                      "ratchet suspension|vented|full brim|HDPE shell|Type I", "Helmax|Crownguard"),
-        "Safety Vests": ("safety vest|reflective vest|hi-vis jacket",
-                         "high visibility|reflective strips|Class 2|breathable mesh|fluorescent", "Brightline|Vizwear"),
-        "First Aid Kits": ("first aid kit|bandages|trauma kit",
-                           "emergency|gauze|OSHA compliant|antiseptic|burn cream", "Medikit|Aidwell"),
-    },
-    "Electrical": {
-        "Wire & Cable": ("hookup wire|electrical cable|wire spool",
-                         "gauge|copper|stranded|insulated|AWG", "Wirely|Coppermax"),
-        "Connectors": ("crimp connectors|wire terminals|butt connectors",
-                       "heat shrink|butt splice|ring terminal|spade|crimping", "Crimpex|Terminalis"),
-        "Capacitors": ("capacitor|run capacitor|start capacitor",
-                       "microfarad|uF|370 VAC|motor|dual run", "Capacitec|Farado"),
-        "Relays": ("relay|solid state relay|relay module",
-                   "coil voltage|DC|SPDT contacts|switching|optocoupler", "Relaytron|Switchon"),
-        "Soldering": ("soldering iron|solder wire|soldering station",
-                      "flux|rosin core|temperature control|lead-free|iron tips", "Solderix|Fluxcraft"),
-        "Fuses": ("fuses|fuse holder|blade fuses",
-                  "fast blow|amp rating|glass tube|automotive|slow blow", "Fusetec|Ampguard"),
-    },
-    "3D Printing": {
-        "3D Printers": ("3D printer|FDM printer|desktop printer",
-                        "auto leveling|direct drive|build volume|touchscreen|enclosed", "Layerforge|Printara"),
-        "Filament": ("PLA filament|PETG filament|filament spool",
-                     "1.75 mm|dimensional accuracy|tangle-free|vacuum sealed|spool", "Filamento|Extrudo"),
-        "Nozzles": ("nozzle|hotend nozzle|nozzle kit", "brass|hardened steel|0.4 mm|extruder|MK8", "Nozzlix|Hotendo"),
-        "Build Plates": ("build plate|print bed|PEI sheet",
-                         "magnetic|flexible|bed adhesion|textured|spring steel", "Bedrock3D|Platewell"),
-        "Resin": ("UV resin|photopolymer resin|resin bottle",
-                  "405 nm|low odor|curing|high detail|water washable", "Resinova|Curelite"),
-        "Printer Parts": ("stepper motor|timing belt|extruder gear",
-                          "GT2|pulley|NEMA 17|upgrade kit|bearing", "Partsmith|Gearloop"),
-    },
-}
-
-_GENERIC_ADJECTIVES = ("Professional", "Premium", "Heavy Duty", "Compact", "Economy", "Industrial", "Durable", "Standard")
-_PACKS = ("", "", ", Pack of 10", ", 100 Count", ", Set of 3", ", 2 Pack", ", 50 Pieces")
-_USES = ("laboratories", "classrooms", "workshops", "field work", "professional use", "home projects", "industrial settings")
-_OTHER_MAIN_CATEGORIES = ("Tools & Home Improvement", "Amazon Home", "Health & Personal Care")
-_MATERIALS = ("Plastic", "Stainless Steel", "Glass", "Aluminum", "Polypropylene", "Rubber", "Brass")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July",
-           "August", "September", "October", "November", "December")
-_REVIEW_TITLES = {
-    5: ("Five Stars", "Excellent {noun}", "Exactly what I needed", "Works perfectly", "Great {noun}"),
-    4: ("Good {noun}", "Works well", "Solid value", "Nice {word} {noun}", "Four Stars"),
-    3: ("OK", "Average {noun}", "Does the job", "Three Stars"),
-    2: ("Disappointed", "Not as described", "Poor quality {noun}"),
-    1: ("Broke quickly", "Do not buy", "Returned it"),
-}
-_REVIEW_OPENERS = {
-    5: "Really happy with this {noun}.", 4: "Good {noun} for the price.", 3: "This {noun} is okay.",
-    2: "Expected more from this {noun}.", 1: "This {noun} did not work for me.",
-}
 _ID_ALPHABET = np.array(list(string.ascii_uppercase + string.digits))
 _DAY_MS = 86_400_000
 _START_MS = int(datetime(2016, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
@@ -217,7 +95,7 @@ class DemoConfig:
                 raise PipelineInputError(None, f"expected an integer, got {value!r}", field=f.name)
             if f.type == "float" and not (integral or isinstance(value, float)):
                 raise PipelineInputError(None, f"expected a number, got {value!r}", field=f.name)
-        tops, subs = len(_TAXONOMY), min(len(s) for s in _TAXONOMY.values())
+        tops, subs = len(TAXONOMY), min(len(s) for s in TAXONOMY.values())
         checks = (
             ("n_top_categories", 1 <= self.n_top_categories <= tops, f"must be between 1 and {tops}"),
             ("n_subcategories", 2 <= self.n_subcategories <= subs, f"must be between 2 and {subs}"),
@@ -299,8 +177,8 @@ def _subcategories(config: DemoConfig) -> tuple[_Subcategory, ...]:
     """The first ``n_subcategories`` of each of the first ``n_top_categories``, top by top."""
     return tuple(
         _Subcategory(top, name, *(tuple(part.split("|")) for part in parts))
-        for top in list(_TAXONOMY)[: config.n_top_categories]
-        for name, parts in list(_TAXONOMY[top].items())[: config.n_subcategories]
+        for top in list(TAXONOMY)[: config.n_top_categories]
+        for name, parts in list(TAXONOMY[top].items())[: config.n_subcategories]
     )
 
 
@@ -421,16 +299,16 @@ def _item_text(rng: np.random.Generator, sub: _Subcategory) -> dict[str, Any]:
     brand, noun = _pick(rng, sub.brands), _pick(rng, sub.nouns)
     word, word2 = (sub.words[i] for i in rng.choice(len(sub.words), 2, replace=False))
     model = "".join(rng.choice(_ID_ALPHABET[:26], 2)) + "-" + str(int(rng.integers(100, 9999)))
-    title = f"{brand} {model} {_pick(rng, _GENERIC_ADJECTIVES)} {_capitalized(word)} {_capitalized(noun)} with {word2}"
-    title += _pick(rng, _PACKS)
+    title = f"{brand} {model} {_pick(rng, GENERIC_ADJECTIVES)} {_capitalized(word)} {_capitalized(noun)} with {word2}"
+    title += _pick(rng, PACKS)
     features = [
-        f"{_capitalized(word)} {noun} built for {_pick(rng, _USES)}",
+        f"{_capitalized(word)} {noun} built for {_pick(rng, USES)}",
         f"{_capitalized(word2)}: dependable results every time",
         f"Made by {brand}, trusted for {sub.name}",
         f"Includes {_pick(rng, sub.words)} for everyday use",
     ][: int(rng.integers(1, 5))]
     sentences = [
-        f"The {brand} {noun} combines {word} and {word2} for {_pick(rng, _USES)}.",
+        f"The {brand} {noun} combines {word} and {word2} for {_pick(rng, USES)}.",
         f"A {_pick(rng, sub.words)} choice among {sub.top.lower()} & {sub.name.lower()} products.",
     ]
     if rng.random() < 0.2:
@@ -441,11 +319,11 @@ def _item_text(rng: np.random.Generator, sub: _Subcategory) -> dict[str, Any]:
         features = []
     if rng.random() < 0.1:
         description = []
-    first_available = (f"{_MONTHS[int(rng.integers(12))]} {int(rng.integers(1, 29))}, "
+    first_available = (f"{MONTHS[int(rng.integers(12))]} {int(rng.integers(1, 29))}, "
                        f"{int(rng.integers(2008, 2021))}")
     details = {
         "Brand": brand,
-        "Material": _pick(rng, _MATERIALS),
+        "Material": _pick(rng, MATERIALS),
         "Item Weight": f"{round(float(rng.uniform(0.1, 40)), 1)} ounces",
         "Manufacturer": f"{brand} Inc.",
         "Item model number": model,
@@ -470,7 +348,7 @@ def _meta_rows(rng: np.random.Generator, cat: _Catalog, asins: list[str], qualit
         sub = cat.subcategories[int(cat.item_subcategory[item])]
         text = _item_text(rng, sub)
         price = None if rng.random() < 0.15 else round(base_price[sub.name] * float(rng.lognormal(0, 0.3)), 2)
-        main = _pick(rng, _OTHER_MAIN_CATEGORIES) if rng.random() < 0.05 else ROOT_CATEGORY
+        main = _pick(rng, OTHER_MAIN_CATEGORIES) if rng.random() < 0.05 else ROOT_CATEGORY
         rows.append({
             "main_category": main,
             "title": text["title"],
@@ -501,8 +379,8 @@ def _review_rows(rng: np.random.Generator, cat: _Catalog, reviews: list[_Review]
         asin_options = [asins[review.item], *variants.get(review.item, [])]
         rows.append({
             "rating": float(rating),
-            "title": _pick(rng, _REVIEW_TITLES[rating]).format(noun=noun, word=word),
-            "text": f"{_REVIEW_OPENERS[rating].format(noun=noun)} The {word} is what I bought it for.",
+            "title": _pick(rng, REVIEW_TITLES[rating]).format(noun=noun, word=word),
+            "text": f"{REVIEW_OPENERS[rating].format(noun=noun)} The {word} is what I bought it for.",
             "images": [],
             "asin": asin_options[int(rng.integers(len(asin_options)))],
             "parent_asin": asins[review.item],

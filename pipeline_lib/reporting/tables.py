@@ -2,7 +2,9 @@
 
 Each table is first a tidy long frame (one row per cell: column dataset × table row × metric, with our
 value, the paper's, their relative difference and a status), which is also the CSV; Markdown and
-LaTeX are rendered from it.
+LaTeX are rendered from it (:mod:`pipeline_lib.reporting.table_rendering`). The names and texts the
+tables share (statuses, run names, ``MEASURES``, ``LAYOUTS``, the notes) are in
+:mod:`pipeline_lib.reporting.table_vocabulary`.
 
 Our value of a trained model is the mean over the training seeds present (params ``seeds``), shown
 with the sample sd (``0.0295 ± 0.0012``; one seed: the value and ``n=1``); the frame keeps ``ours``
@@ -32,7 +34,6 @@ the seed-averaged per-user metrics (``*U``); see ``pipeline_lib.reporting.signif
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +42,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.io import atomic_path
 from pipeline_lib.params import make_config
-from pipeline_lib.protocol import PROTOCOLS
 from pipeline_lib.reporting.results import (
     CUSTOM,
     PAPER_VERSIONS,
@@ -59,86 +58,31 @@ from pipeline_lib.reporting.results import (
     read_ranks,
 )
 from pipeline_lib.reporting.significance import TTest, WelchTest, compare_runs, welch_t_test
-
-MEASURED, MISSING, REPORTED, NOT_RUN = "measured", "missing", "reported", "not run"
-# dvc.yaml runs these on every dataset: the sequential ones listed in params `baseline_models`, and the last two always
-SEQUENTIAL_RUNS = ("sasrec", "gru4rec", "bert4rec", "caser", "fdsa", "s3rec")
-BASELINE_RUNS = (*SEQUENTIAL_RUNS, "etegrec", "popularity")
-DECOR_RUN = "decor"
-FORMATS = ("md", "tex", "csv")
-DEFAULT_PAPER_COLUMNS = {"scientific": "Scientific", "instrument": "Instrument", "game": "Game"}
-# Rows of ours with no paper counterpart, appended to a paper table.
-EXTRA_ROWS = {"table1": (PaperRow("Popularity", "popularity", "Floor (ours only)", {}),)}
-# Columns of ours with no paper counterpart, appended to a paper table (composition variants only; no marks).
-# Table 2: the context ablation (each user's composition context u replaced by the mean u over the test
-# users); Table 3: per layer, the eq. 16 weights' mean entropy (nats), mean max weight and the number of
-# distinct argmax codes over the test contexts, which tell a contextual composition from a constant one.
-EXTRA_COLUMNS = {
-    "table2": ("const_recall@10", "const_ndcg@10"),
-    "table3": tuple(f"{stat}_{layer}" for layer in (1, 2, 3) for stat in ("entropy", "max_weight", "distinct_argmax")),
-}
-TITLES = {
-    "table1": "Table 1: Performance comparison",
-    "table2": "Table 2: Ablation of DECOR",
-    "table3": "Table 3: Embedding utilization per quantization layer",
-    "table4": "Table 4: Dataset statistics",
-}
-OURS_ONLY_COLUMNS = frozenset(c for columns in EXTRA_COLUMNS.values() for c in columns)
-PROTOCOL_TAGS = {"decor": "D", "etegrec": "E"}  # a paper number of another protocol than ours: "(paper 0.0431 [E])"
-PROTOCOL_TABLES = ("table1", "table2")  # the tables whose numbers depend on the evaluation protocol
-SIGNIFICANCE_MARKS = (("significant_seeds", "S"), ("significant_users", "U"))  # frame flag → mark after "*"
-
-
-@dataclass(frozen=True)
-class Measure:
-    """How one column's numbers are shown: label, decimals, a % sign, thousands separators."""
-
-    label: str
-    decimals: int
-    percent: bool = False
-    thousands: bool = False
-
-    def show(self, value: float, tex: bool = False) -> str:
-        text = f"{value:{',' if self.thousands else ''}.{self.decimals}f}"
-        return text + ("\\%" if tex else "%") * self.percent
-
-
-MEASURES = {
-    "recall@5": Measure("R@5", 4),
-    "recall@10": Measure("R@10", 4),
-    "ndcg@5": Measure("N@5", 4),
-    "ndcg@10": Measure("N@10", 4),
-    "layer_1": Measure("Layer-1", 2, percent=True),
-    "layer_2": Measure("Layer-2", 2, percent=True),
-    "layer_3": Measure("Layer-3", 2, percent=True),
-    "users": Measure("#Users", 0, thousands=True),
-    "items": Measure("#Items", 0, thousands=True),
-    "interactions": Measure("#Interactions", 0, thousands=True),
-    "sparsity": Measure("Sparsity", 3, percent=True),
-    "const_recall@10": Measure("R@10 const. u", 4),
-    "const_ndcg@10": Measure("N@10 const. u", 4),
-    **{f"entropy_{i}": Measure(f"H-{i} (nats)", 2) for i in (1, 2, 3)},
-    **{f"max_weight_{i}": Measure(f"max α-{i}", 3) for i in (1, 2, 3)},
-    **{f"distinct_argmax_{i}": Measure(f"#argmax-{i}", 0) for i in (1, 2, 3)},
-}
-
-
-@dataclass(frozen=True)
-class Layout:
-    """LaTeX row / column index (frame columns); ``blocks``: Markdown gets one table per dataset column."""
-
-    rows: tuple[str, ...]
-    columns: tuple[str, ...]
-    blocks: bool
-    marks: bool
-
-
-LAYOUTS = {
-    "table1": Layout(("group", "method"), ("dataset", "metric"), blocks=True, marks=True),
-    "table2": Layout(("method",), ("dataset", "metric"), blocks=True, marks=True),
-    "table3": Layout(("dataset", "method"), ("metric",), blocks=True, marks=False),
-    "table4": Layout(("dataset",), ("metric",), blocks=False, marks=False),
-}
+from pipeline_lib.reporting.table_vocabulary import (
+    BASELINE_RUNS,
+    DECOR_RUN,
+    DEFAULT_PAPER_COLUMNS,
+    EXTRA_COLUMNS,
+    EXTRA_ROWS,
+    FIGURE3_NOTE,
+    FORMATS,
+    LAYOUTS,
+    MEASURED,
+    MEASURES,
+    MISSING,
+    NOT_CONVERGED_NOTE,
+    NOT_RUN,
+    NOT_RUN_NOTE,
+    OURS_ONLY_COLUMNS,
+    PAPER_VERSION_NOTES,
+    PROTOCOL_TABLES,
+    REPORTED,
+    SEQUENTIAL_RUNS,
+    SIGNIFICANCE_LEGEND,
+    TABLE1_PROTOCOL,
+    TITLES,
+    Layout,
+)
 
 
 @dataclass(frozen=True)
@@ -370,19 +314,6 @@ def add_significance(
     return tuple(notes)
 
 
-PAPER_VERSION_NOTES = {
-    "camera_ready": "Paper numbers: DECOR's SIGIR'26 camera-ready (its Tables 2–3; it raised DECOR's Scientific and "
-                    "Instrument rows and some Instrument ablation rows over the arXiv text; tables.paper_version: "
-                    "arxiv shows the arXiv's).",
-    "arxiv": "Paper numbers: DECOR's arXiv text (its Tables 1–2; tables.paper_version: camera_ready shows the "
-             "SIGIR'26 camera-ready's).",
-}
-NOT_CONVERGED_NOTE = (
-    "not converged k/n: k of the cell's n seeds stopped at their max_epochs cap (or a time budget), not by the "
-    "early-stopping rule after `patience` validations without improvement (train metrics: stopped_by)."
-)
-
-
 def missing_seed_notes(frame: pd.DataFrame, columns: Sequence[Column], results: dict[str, DatasetResults]) -> list[str]:
     """One note per run of the table measured with some but not all of its seeds, naming the absent files."""
     notes = []
@@ -397,29 +328,6 @@ def missing_seed_notes(frame: pd.DataFrame, columns: Sequence[Column], results: 
                     f"{column.label}, {run}: mean over the seeds present; missing {', '.join(map(str, absent))}."
                 )
     return notes
-
-
-def _protocol_text(name: str) -> str:
-    spec = PROTOCOLS[name]
-    return f"history \u2264 {spec.max_history}, beam {spec.beam_size}"
-
-
-TABLE1_PROTOCOL = (
-    "The DECOR paper's baseline rows (every method but DECOR) are copied from the ETEGRec paper: "
-    f"{_protocol_text('etegrec')}; DECOR's own rows use {_protocol_text('decor')}."
-)
-NOT_RUN_NOTE = (
-    "P5-SID and P5-CID are the paper's numbers (reported), not run here: both fine-tune a pretrained T5 "
-    "language model (P5's t5-small checkpoint), which no package registry reachable from this pipeline serves; "
-    "every other row is measured."
-)
-FIGURE3_NOTE = (
-    "The paper disagrees with itself on DECOR without BOS queries: its Figure 3 (and the Hyperparameter "
-    "Sensitivity text, 'NDCG@10 improves from 1.17% to 2.56%') gives Scientific NDCG@10 \u2248 1.17% at 0 BOS "
-    "queries, while its Table 2 rows without BOS queries but with token composition give 2.47% (w/ Token Comp.) "
-    "and 2.50% (w/ Pretrained + Token Comp., which is DECOR without BOS queries). This reproduction compares "
-    "against Table 2."
-)
 
 
 def protocol_notes(
@@ -513,211 +421,3 @@ def report_tables(
     results = {d: collect_results(d, runs, metrics, root, seeds) for d in datasets}
     return build_tables(paper, results, datasets, variants, config, seeds, params.get("protocol"), params_path,
                         baselines)
-
-
-def _flag(value: Any) -> bool:
-    """A significance flag of the frame: ``None`` / NaN (not tested) count as not set."""
-    return not pd.isna(value) and bool(value)
-
-
-def _percent(rel: float, tex: bool) -> str:
-    text = f"{100 * rel:+.1f}"
-    return f"${text}\\%$" if tex else text.replace("-", "\u2212") + "%"
-
-
-def _significance(cell: pd.Series) -> list[str]:
-    """``["*S", "*U"]``, the tests by which DECOR's cell is significant (over seeds, over users)."""
-    return [f"*{mark}" for column, mark in SIGNIFICANCE_MARKS if _flag(cell[column])]
-
-
-def _details(cell: pd.Series, paper: str | None, tex: bool) -> list[str]:
-    """What a measured cell shows in parentheses: ``n=1`` (one seed), the paper's number with the relative
-    difference, or with its protocol's tag (``[E]``) when it was measured under another protocol than ours."""
-    parts = ["n=1"] if not pd.isna(cell["n_seeds"]) and cell["n_seeds"] == 1 else []
-    if not pd.isna(cell["not_converged"]) and cell["not_converged"] > 0:
-        parts.append(f"not converged {int(cell['not_converged'])}/{int(cell['n_seeds'])}")
-    if paper is None:
-        return parts
-    if not pd.isna(cell["rel_diff"]):
-        paper += ", " + _percent(cell["rel_diff"], tex)
-    elif not pd.isna(cell["paper_protocol"]) and cell["paper_protocol"] != cell["setting"]:
-        paper += f" [{PROTOCOL_TAGS[cell['paper_protocol']]}]"
-    return parts + [paper if tex else f"paper {paper}"]
-
-
-def _mean_sd(cell: pd.Series, measure: Measure, tex: bool) -> str:
-    """``0.0295 ± 0.0012`` (``$\\pm$`` in LaTeX); the mean alone without an sd (one seed, or unseeded)."""
-    text = measure.show(cell["ours"], tex)
-    if pd.isna(cell["ours_sd"]):
-        return text
-    return text + (" $\\pm$ " if tex else " \u00b1 ") + measure.show(cell["ours_sd"], tex)
-
-
-def markdown_cell(cell: pd.Series) -> str:
-    """``0.0295 ± 0.0012 (paper 0.0301, −2.0%)``, ``0.0295 (n=1; paper 0.0431 [E])``, ``0.0172 (reported)``,
-    ``missing (paper …)`` or ``—``.
-
-    Best bold, second italic; ``\\*S`` / ``\\*U`` (escaped for Markdown) after a value significant by the test
-    over seeds / over users, ``\\*`` after a paper value the paper marks.
-    """
-    measure = MEASURES[cell["metric"]]
-    wrap = {"best": "**", "second": "_"}.get(cell["mark"], "")
-    paper = None
-    if not pd.isna(cell["paper"]):
-        paper = measure.show(cell["paper"]) + ("\\*" if _flag(cell["paper_significant"]) else "")
-    if cell["status"] == MEASURED:
-        text = wrap + _mean_sd(cell, measure, False) + wrap + "".join("\\" + m for m in _significance(cell))
-        details = _details(cell, paper, False)
-        return f"{text} ({'; '.join(details)})" if details else text
-    if cell["status"] == REPORTED:
-        return f"{wrap}{paper}{wrap} (reported)"
-    if cell["status"] == MISSING:
-        return "missing" + (f" (paper {paper})" if paper else "")
-    return "\u2014"
-
-
-def _superscript(*marks: str) -> str:
-    marks = tuple(m for m in marks if m)
-    return f"$^{{{','.join(marks)}}}$" if marks else ""
-
-
-def latex_cell(cell: pd.Series) -> str:
-    """The LaTeX form of a cell: bold best, underlined second, ``*S`` / ``*U`` significant, ``\\dagger`` reported."""
-    measure = MEASURES[cell["metric"]]
-    marked = {"best": "\\textbf{{{}}}", "second": "\\underline{{{}}}"}.get(cell["mark"], "{}")
-    if cell["status"] == MEASURED:
-        text = marked.format(_mean_sd(cell, measure, True)) + _superscript(*_significance(cell))
-        paper = None
-        if not pd.isna(cell["paper"]):
-            paper = measure.show(cell["paper"], tex=True) + _superscript("*" * _flag(cell["paper_significant"]))
-        details = _details(cell, paper, True)
-        return f"{text} {{\\scriptsize ({'; '.join(details)})}}" if details else text
-    if cell["status"] == REPORTED:
-        paper = marked.format(measure.show(cell["paper"], tex=True))
-        return paper + _superscript("*" * _flag(cell["paper_significant"]), "\\dagger")
-    return "missing" if cell["status"] == MISSING else "--"
-
-
-def _labelled(frame: pd.DataFrame, render: Any) -> pd.DataFrame:
-    shown = frame.assign(text=frame.apply(render, axis=1))
-    return shown.assign(metric=shown["metric"].map(lambda m: MEASURES[m].label))
-
-
-def _grid(frame: pd.DataFrame, index: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
-    """``frame.text`` pivoted to ``index`` × ``columns``, nested level by level in order of first appearance."""
-
-    def ordered(keys: Sequence[str]) -> pd.Index:
-        unique = frame.loc[:, list(keys)].drop_duplicates()
-        first_seen = [{value: i for i, value in enumerate(pd.unique(frame[key]))} for key in keys]
-        unique = unique.sort_values(list(keys), key=lambda col: col.map(first_seen[keys.index(col.name)]))
-        return pd.MultiIndex.from_frame(unique) if len(keys) > 1 else pd.Index(unique[keys[0]], name=keys[0])
-
-    wide = frame.pivot(index=list(index), columns=list(columns), values="text")
-    return wide.reindex(index=ordered(index), columns=ordered(columns))
-
-
-SIGNIFICANCE_LEGEND = (
-    "*S / *U: DECOR significantly better (p < {level}) than the best measured non-DECOR model of the column "
-    "(highest mean): *S by Welch's t-test over the per-seed values (needs 2 seeds on each side), *U by the "
-    "paired t-test over test users on each user's metric averaged over the seeds."
-)
-LEGEND = (
-    "Cells: ours, mean \u00b1 sd over the training seeds (n=1: one seed) (paper value, relative difference of "
-    "ours to the paper; [E] / [D] instead: the paper's number is under the ETEGRec / DECOR protocol and ours is "
-    "not, so no difference). `reported`: the paper's number, not run here; `missing`: an expected run without "
-    "output; \u2014: neither."
-)
-
-
-def _block_heading(column: pd.Series) -> str:
-    if pd.isna(column["our_dataset"]):
-        return f"{column['dataset']} (paper only: not in `datasets`)"
-    if pd.isna(column["paper_dataset"]):
-        return f"{column['dataset']} (ours only: no paper column)"
-    return f"{column['dataset']} (ours: `{column['our_dataset']}`)"
-
-
-def _markdown_grid(grid: pd.DataFrame) -> str:
-    grid.index.names = [name.capitalize() for name in grid.index.names]
-    return grid.reset_index().to_markdown(index=False)
-
-
-def render_markdown(table: Table) -> str:
-    frame = _labelled(table.frame, markdown_cell)
-    legend = LEGEND
-    if table.layout.marks:
-        legend += " **Bold**: best, _italic_: second best per column (ties share a mark)."
-    if table.legend:
-        legend += " " + table.legend.replace("*", "\\*")
-    parts = [f"# {table.title}", "", table.caption, "", legend, ""]
-    if table.layout.blocks:
-        index = [key for key in table.layout.rows if key != "dataset" and (frame[key] != "").any()]
-        for _, column in frame.drop_duplicates("dataset").iterrows():
-            block = _grid(frame[frame["dataset"] == column["dataset"]], index, ["metric"])
-            parts += [f"## {_block_heading(column)}", "", _markdown_grid(block), ""]
-    else:
-        parts += [_markdown_grid(_grid(frame, table.layout.rows, ["metric"])), ""]
-    if table.notes:
-        parts += ["Notes:", "", *[f"- {note}" for note in table.notes], ""]
-    return "\n".join(parts)
-
-
-def _escape_latex(text: str) -> str:
-    specials = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                "\u2264": r"$\leq$", "\u00b1": r"$\pm$"}
-    return "".join(specials.get(char, char) for char in text)
-
-
-def render_latex(table: Table) -> str:
-    """A booktabs table (pandas Styler): the paper's layout, cells as in ``latex_cell``."""
-    frame = _labelled(table.frame, latex_cell)
-    rows = [key for key in table.layout.rows if (frame[key] != "").any()]
-    grid = _grid(frame, rows, table.layout.columns)
-    grid.index.names = [name.capitalize() for name in grid.index.names]
-    grid.columns.names = [None] * grid.columns.nlevels
-    caption = _escape_latex(
-        f"{table.caption} Cells: ours, mean \u00b1 sd over the training seeds (paper, relative difference; "
-        "[E] / [D]: the paper's number is under the ETEGRec / DECOR protocol, not ours)."
-    )
-    caption += " $^{\\dagger}$: reported in the paper, not run here."
-    if table.layout.marks:
-        caption += " Bold: best, underlined: second best per column."
-    if table.legend:
-        caption += " " + re.sub(r"\*([SU])", r"$^{*\1}$", _escape_latex(table.legend))
-    styler = grid.style.format_index(escape="latex", axis=0).format_index(escape="latex", axis=1)
-    return styler.to_latex(
-        hrules=True,
-        multicol_align="c",
-        multirow_align="naive",
-        column_format="l" * grid.index.nlevels + "c" * grid.shape[1],
-        caption=caption,
-        label=f"tab:{table.name}",
-        position_float="centering",
-        environment="table*" if len(table.layout.columns) > 1 else None,
-    )
-
-
-def render_csv(table: Table) -> str:
-    return table.frame.to_csv(index=False)
-
-
-RENDERERS = {"md": render_markdown, "tex": render_latex, "csv": render_csv}
-
-
-def write_tables(tables: Sequence[Table], out_dir: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write ``<table>.<format>`` for every table and format, each atomically; returns the paths."""
-    written = []
-    for table in tables:
-        for fmt in formats:
-            path = Path(out_dir) / f"{table.name}.{fmt}"
-            with atomic_path(path) as tmp:
-                tmp.write_text(RENDERERS[fmt](table))
-            written.append(path)
-    return written
-
-
-def summary(table: Table) -> str:
-    """One line: the counts of cells by status."""
-    counts = table.frame["status"].value_counts()
-    parts = [f"{counts.get(s, 0)} {s}" for s in (MEASURED, MISSING, REPORTED, NOT_RUN) if counts.get(s, 0)]
-    return f"{table.name}: " + ", ".join(parts)

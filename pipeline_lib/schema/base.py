@@ -1,0 +1,127 @@
+"""The ground of the params.yaml schema (:mod:`pipeline_lib.schema`): the names the code knows (``Literal``
+types), the field types and validators shared by the sections, the ``Section`` / ``PartialSection`` bases and
+:func:`partial`, which builds the per-dataset override models.
+"""
+
+import copy
+import re
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    create_model,
+    model_serializer,
+)
+
+# The names the code knows (tests check them against the code's own tables).
+Source = Literal["demo", "benchmark", "raw", "lcrec"]  # pipeline_lib.data.sources
+Variant = Literal[  # models.variants
+    "tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor", "letter", "cost", "tiger_hf"
+]
+TokenizerVariant = Literal["letter", "cost"]  # the variants on their own tokenizer (models.variants, .tokenizer)
+BaselineModel = Literal["sasrec", "gru4rec", "bert4rec", "caser", "fdsa", "s3rec"]  # training.sequential's SEQUENTIAL_ + ATTRIBUTE_MODELS
+TokenizerMethod = Literal["rqvae", "letter", "cost"]  # tokenizer.objectives.METHODS
+TextField = Literal["title", "brand", "main_category", "categories", "features", "description", "details"]
+EmbedDtype = Literal["float32", "float16"]
+FeedForward = Literal["relu", "gelu", "gelu_new", "silu", "gated-relu", "gated-gelu", "gated-gelu_new", "gated-silu"]
+BaselineLoss = Literal["ce", "bce"]
+ProtocolName = Literal["decor", "etegrec"]  # pipeline_lib.protocol.PROTOCOLS
+EtegrecSchedule = Literal["alternate", "joint", "frozen"]
+SiaSpace = Literal["input", "latent"]
+BosQueryInit = Literal["normal", "token_scale"]  # models.generative
+BosStatic = Literal["zero", "learned"]  # models.generative
+TableFormat = Literal["md", "tex", "csv"]
+
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {_show(value)}")
+    return value
+
+
+def _device(value: str) -> str:
+    if not _DEVICE.fullmatch(value):
+        raise ValueError(f"must be auto, cpu, cuda, cuda:N or mps, got {_show(value)}")
+    return value
+
+
+def _shared_tokenizer(values: list[str]) -> list[str]:
+    own = [v for v in values if v in get_args(TokenizerVariant)]
+    if own:
+        raise ValueError(f"{', '.join(own)} train(s) on an own tokenizer: list it in tokenizer_variants, not variants")
+    return values
+
+
+def _with_sasrec(values: list[str]) -> list[str]:
+    if "sasrec" not in values:
+        raise ValueError("must include sasrec: ETEGRec and LETTER's tokenizer read its item embeddings")
+    return values
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    repeated = sorted({str(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"must not repeat a name, got {', '.join(repeated)} twice")
+    return values
+
+
+Float = Annotated[float, Strict(False), AllowInfNan(False), BeforeValidator(_number)]
+Device = Annotated[str, AfterValidator(_device)]
+Url = Annotated[str, Field(pattern=r"^(https?|file)://\S+$")]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Section(BaseModel):
+    """Base of every params model: unknown keys are errors; types strict as :mod:`pipeline_lib.schema` says."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class PartialSection(Section):
+    """Base of the partial models: every key optional; only the keys given are written back."""
+
+    @model_serializer(mode="plain")
+    def _given_keys_only(self) -> dict[str, Any]:
+        values = {key: getattr(self, key) for key in type(self).model_fields if key in self.model_fields_set}
+        return {key: v.model_dump() if isinstance(v, BaseModel) else v for key, v in values.items()}
+
+
+@cache
+def partial(model: type[Section]) -> type[PartialSection]:
+    """``model`` with every field optional (absent = not overridden), types and ranges kept, nested
+    sections partial too. Cross-field checks are left to the full model, which sees the merged section."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, Section):
+            annotation = partial(annotation)
+        optional = copy.copy(info)
+        optional.default, optional.default_factory = None, None
+        fields[name] = (annotation, optional)
+    return create_model(f"Partial{model.__name__}", __base__=PartialSection, __doc__=model.__doc__, **fields)
+
+
+def _probability(default: float, description: str) -> Any:
+    return Field(default, ge=0, le=1, description=description)
+
+
+def _dropout(default: float) -> Any:
+    return Field(default, ge=0, lt=1, description="dropout probability, in [0, 1)")
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
