@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
+from pipeline_lib.data.samples import Samples, history_lengths
 from pipeline_lib.decoding.beam_search import constrained_beam_search
 from pipeline_lib.decoding.hf_generate import TrieConstraint, hf_generate_items
 from pipeline_lib.decoding.trie import SemanticIdTrie
@@ -14,10 +15,9 @@ from pipeline_lib.metrics import ranking_metrics
 from pipeline_lib.models.composition_stats import CompositionStatsAccumulator
 from pipeline_lib.models.generative import GenerativeRecommender, IncrementalBeamDecoder
 from pipeline_lib.models.hf_t5 import HFTiger
-from pipeline_lib.tokenizer.vocab import history_tokens
 from pipeline_lib.protocol import DecodeConfig
 from pipeline_lib.tokenizer.semantic_ids import utilization
-from pipeline_lib.data.samples import Samples, history_lengths
+from pipeline_lib.tokenizer.vocab import history_tokens
 
 
 @torch.no_grad()

@@ -17,9 +17,9 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
-from multiprocessing.connection import wait
 
 from pipeline_lib.errors import stage_error_line
 

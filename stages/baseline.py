@@ -23,7 +23,6 @@ from pipeline_lib.protocol import add_seed_argument, decode_settings, training_s
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
 from pipeline_lib.training.s3rec import pretrain_s3rec, pretraining_sequences
-from pipeline_lib.training.stopping import stopping_rule
 from pipeline_lib.training.sequential import (
     ATTRIBUTE_MODELS,
     SEQUENTIAL_MODELS,
@@ -35,6 +34,7 @@ from pipeline_lib.training.sequential import (
     train_sequential,
     training_objective,
 )
+from pipeline_lib.training.stopping import stopping_rule
 
 
 def main() -> None:

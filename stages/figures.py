@@ -7,6 +7,7 @@ Without ``decor`` in ``variants`` there is no such model: the PNG is a placehold
 import torch
 
 from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.data.samples import evaluation_samples
 from pipeline_lib.data.store import read_table
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.models.store import load_generative
@@ -17,7 +18,6 @@ from pipeline_lib.reporting.figures import FIGURES_DIR, save_placeholder_png
 from pipeline_lib.reporting.tsne import Figure4Config, plot_prefix_case, prefix_case, tsne_layout
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
-from pipeline_lib.data.samples import evaluation_samples
 
 VARIANT = "decor"
 

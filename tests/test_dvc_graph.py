@@ -46,7 +46,6 @@ def test_every_data_dependency_is_a_stage_output(variants, tmp_path):
                         for o in outs)
         ]
         assert dangling == []
-        seeds = params["seeds"]
         trained = {s.name for s in repo.index.stages if s.name.startswith("train@")}
         assert trained == {f"train@demo-{variant}" for variant in variants}  # every seed in the model's one stage
         assert {s.name for s in repo.index.stages if s.name.startswith("etegrec@")} == {"etegrec@demo"}

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_pipeline_e2e import _copy_repository
 
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")
@@ -66,8 +65,8 @@ def test_results_come_back_through_out_within_the_device_limits(rehearsed):
 
 def test_the_paper_profile_params_are_table_5(tmp_path):
     """The non-tiny params the device run writes: Table 5 from params.yaml, only the run's keys changed."""
-    from pipeline_lib.params import dataset_spec, stage_section
     from pipeline_lib.gpu_run.harness import RunSettings, write_run_params
+    from pipeline_lib.params import dataset_spec, stage_section
 
     repo = Path(__file__).resolve().parents[1]
     settings = RunSettings("scientific2018", time_budget_s=120, diagnostics_every=100, device="cuda", source="/data/x")

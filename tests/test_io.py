@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import struct
-import json
 
 import pytest
 import torch

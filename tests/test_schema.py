@@ -20,8 +20,8 @@ from pipeline_lib.schema import (
     BosQueryInit,
     EmbedDtype,
     EtegrecSchedule,
-    ProtocolName,
     Params,
+    ProtocolName,
     SiaSpace,
     Source,
     TableFormat,
@@ -185,12 +185,12 @@ def test_schema_names_match_the_code():
     from pipeline_lib.models.etegrec import SIA_SPACES
     from pipeline_lib.models.variants import VARIANTS
     from pipeline_lib.params import SOURCES
+    from pipeline_lib.protocol import PROTOCOLS
     from pipeline_lib.reporting.table_vocabulary import FORMATS
     from pipeline_lib.text.embedding import DTYPES
     from pipeline_lib.text.template import FIELDS
-    from pipeline_lib.protocol import PROTOCOLS
-    from pipeline_lib.training.etegrec import SCHEDULES
     from pipeline_lib.tokenizer.objectives import METHODS
+    from pipeline_lib.training.etegrec import SCHEDULES
     from pipeline_lib.training.sequential import ATTRIBUTE_MODELS, LOSSES, SEQUENTIAL_MODELS
 
     own_tokenizer = {name for name, switches in VARIANTS.items() if switches.tokenizer}
@@ -202,24 +202,24 @@ def test_schema_names_match_the_code():
 
 
 def test_schema_defaults_match_the_config_dataclasses():
+    from pipeline_lib.ci.gate import GateConfig
     from pipeline_lib.data.demo import DemoConfig
     from pipeline_lib.evaluation import DecodeConfig
+    from pipeline_lib.models.bert4rec import BERT4RecConfig
+    from pipeline_lib.models.caser import CaserConfig
     from pipeline_lib.models.etegrec import AlignmentConfig
     from pipeline_lib.models.fdsa import FDSAConfig
     from pipeline_lib.models.generative import GenRecConfig
-    from pipeline_lib.models.bert4rec import BERT4RecConfig
-    from pipeline_lib.models.caser import CaserConfig
     from pipeline_lib.models.gru4rec import GRU4RecConfig
     from pipeline_lib.models.s3rec import S3RecConfig
     from pipeline_lib.models.sasrec import SASRecConfig
-    from pipeline_lib.ci.gate import GateConfig
+    from pipeline_lib.parallel import CpuConfig
     from pipeline_lib.reporting.tables import TablesConfig
     from pipeline_lib.reporting.tsne import Figure4Config
     from pipeline_lib.tokenizer.objectives import CostConfig, LetterConfig
     from pipeline_lib.tokenizer.rqvae import RQVAEConfig
     from pipeline_lib.tokenizer.training import TrainConfig
     from pipeline_lib.training.etegrec import JointOptimConfig
-    from pipeline_lib.parallel import CpuConfig
     from pipeline_lib.training.generative import OptimConfig
     from pipeline_lib.training.sequential import BaselineConfig
 

@@ -15,7 +15,6 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
-from pipeline_lib.models.hf_t5 import hf_t5_config
 from pipeline_lib.bench.measure import BenchOptions, HFOptions
 from pipeline_lib.bench.report import markdown, write_report
 from pipeline_lib.bench.run import run_benchmark
@@ -24,6 +23,7 @@ from pipeline_lib.bench.synthetic import SyntheticSize
 from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.device import resolve_device
 from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.models.hf_t5 import hf_t5_config
 from pipeline_lib.models.variants import VARIANTS
 from pipeline_lib.paths import DatasetPaths
 

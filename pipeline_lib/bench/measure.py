@@ -16,13 +16,13 @@ import torch
 import transformers
 
 from pipeline_lib.bench.hf_reference import HFTrainer
-from pipeline_lib.decoding.hf_generate import TrieConstraint, hf_rank
-from pipeline_lib.models.hf_t5 import hf_t5_model
 from pipeline_lib.bench.timing import median, peak_memory, reset_peak_memory, seconds, seconds_and_peak, timed
+from pipeline_lib.decoding.hf_generate import TrieConstraint, hf_rank
 from pipeline_lib.decoding.reference import brute_force_topk, naive_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.models.generative import GenerativeRecommender
+from pipeline_lib.models.hf_t5 import hf_t5_model
 from pipeline_lib.tokenizer.vocab import history_tokens
 from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, TrainData
 

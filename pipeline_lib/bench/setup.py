@@ -12,11 +12,11 @@ import torch
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.data.store import read_split
 from pipeline_lib.evaluation import DecodeConfig
-from pipeline_lib.protocol import decode_settings
 from pipeline_lib.models.generative import GenRecConfig
 from pipeline_lib.models.variants import dataset_variant_config
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.protocol import decode_settings
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
 from pipeline_lib.training.generative import OptimConfig, TrainData, generative_data

@@ -37,7 +37,6 @@ from pipeline_lib.models.embeddings import (
 from pipeline_lib.models.t5_beam import SharedCrossAttentionDecoder
 from pipeline_lib.tokenizer.vocab import SemanticVocab
 
-
 BOS_STATICS = ("zero", "learned")
 
 

@@ -34,8 +34,8 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from pipeline_lib.models.generative import GenerativeRecommender
-from pipeline_lib.tokenizer.vocab import history_tokens
 from pipeline_lib.reporting.figures import save_png
+from pipeline_lib.tokenizer.vocab import history_tokens
 
 
 @dataclass(frozen=True)

@@ -56,11 +56,33 @@ from pipeline_lib.schema.base import (
     Variant,
     partial,
 )
+from pipeline_lib.schema.baselines import (
+    BaselinesSection,
+    BERT4RecSection,
+    CaserSection,
+    EtegrecSection,
+    FDSASection,
+    GRU4RecSection,
+    S3RecSection,
+    SASRecSection,
+)
 from pipeline_lib.schema.data import (
     DemoSection,
     DownloadSection,
     EmbedSection,
     FilterSection,
+)
+from pipeline_lib.schema.reports import (
+    FiguresSection,
+    GateSection,
+    TablesSection,
+)
+from pipeline_lib.schema.tokenizer import (
+    CostSection,
+    LetterSection,
+    RQVAESection,
+    TokenizerTrainSection,
+    TokenizeSection,
 )
 from pipeline_lib.schema.training import (
     BackboneSection,
@@ -69,28 +91,6 @@ from pipeline_lib.schema.training import (
     ModelSection,
     StoppingSection,
     TrainSection,
-)
-from pipeline_lib.schema.tokenizer import (
-    CostSection,
-    LetterSection,
-    RQVAESection,
-    TokenizeSection,
-    TokenizerTrainSection,
-)
-from pipeline_lib.schema.baselines import (
-    BERT4RecSection,
-    BaselinesSection,
-    CaserSection,
-    EtegrecSection,
-    FDSASection,
-    GRU4RecSection,
-    S3RecSection,
-    SASRecSection,
-)
-from pipeline_lib.schema.reports import (
-    FiguresSection,
-    GateSection,
-    TablesSection,
 )
 from pipeline_lib.schema.whole_file import (
     OVERRIDABLE,

@@ -17,7 +17,6 @@ from pipeline_lib.schema.base import (
 from pipeline_lib.schema.tokenizer import RQVAESection, TokenizerTrainSection
 from pipeline_lib.schema.training import BackboneSection
 
-
 # ---------------------------------------------------------------- baselines
 
 

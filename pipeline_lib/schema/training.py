@@ -7,7 +7,6 @@ from pydantic import Field, model_validator
 
 from pipeline_lib.schema.base import BosQueryInit, BosStatic, Device, FeedForward, Float, Section, _dropout
 
-
 # ---------------------------------------------------------------- generative models
 
 

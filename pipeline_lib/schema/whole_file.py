@@ -37,7 +37,6 @@ from pipeline_lib.schema.training import (
     TrainSection,
 )
 
-
 # ---------------------------------------------------------------- catalogue and the whole file
 
 

@@ -20,20 +20,6 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from pipeline_lib.data.split import SplitData, leave_one_out
-from pipeline_lib.device import autocast, resolve_device
-from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.evaluation import DecodeConfig, rank_generative
-from pipeline_lib.metrics import ranking_metrics
-from pipeline_lib.models.etegrec import AlignmentConfig, ETEGRec, JointLosses, Phase
-from pipeline_lib.models.generative import GenRecConfig
-from pipeline_lib.tokenizer.vocab import history_tokens
-from pipeline_lib.params import DatasetSpec, make_config, stage_section
-from pipeline_lib.protocol import Protocol, decode_settings
-from pipeline_lib.tokenizer.rqvae import RQVAEConfig
-from pipeline_lib.tokenizer.training import TrainConfig
-from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
-from pipeline_lib.training.stopping import stopping_rule
 from pipeline_lib.data.samples import (
     Samples,
     bucketed_batches,
@@ -41,6 +27,20 @@ from pipeline_lib.data.samples import (
     history_lengths,
     prefix_samples,
 )
+from pipeline_lib.data.split import SplitData, leave_one_out
+from pipeline_lib.device import autocast, resolve_device
+from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.evaluation import DecodeConfig, rank_generative
+from pipeline_lib.metrics import ranking_metrics
+from pipeline_lib.models.etegrec import AlignmentConfig, ETEGRec, JointLosses, Phase
+from pipeline_lib.models.generative import GenRecConfig
+from pipeline_lib.params import DatasetSpec, make_config, stage_section
+from pipeline_lib.protocol import Protocol, decode_settings
+from pipeline_lib.tokenizer.rqvae import RQVAEConfig
+from pipeline_lib.tokenizer.training import TrainConfig
+from pipeline_lib.tokenizer.vocab import history_tokens
+from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
+from pipeline_lib.training.stopping import stopping_rule
 
 SCHEDULES = ("alternate", "joint", "frozen")
 

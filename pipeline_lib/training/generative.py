@@ -16,6 +16,13 @@ import torch
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
+from pipeline_lib.data.samples import (
+    Samples,
+    bucketed_batches,
+    evaluation_samples,
+    history_lengths,
+    prefix_samples,
+)
 from pipeline_lib.data.split import SplitData
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.device import autocast
@@ -27,13 +34,6 @@ from pipeline_lib.models.hf_t5 import HFTiger
 from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
 from pipeline_lib.training.diagnostics import StepDiagnostics
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
-from pipeline_lib.data.samples import (
-    Samples,
-    bucketed_batches,
-    evaluation_samples,
-    history_lengths,
-    prefix_samples,
-)
 from pipeline_lib.training.weight_decay import param_groups
 
 

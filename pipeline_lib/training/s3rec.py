@@ -12,8 +12,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from pipeline_lib.models.s3rec import OBJECTIVES, PretrainBatch, S3Rec
 from pipeline_lib.data.samples import Samples
+from pipeline_lib.models.s3rec import OBJECTIVES, PretrainBatch, S3Rec
 from pipeline_lib.training.sequential import BaselineConfig
 
 

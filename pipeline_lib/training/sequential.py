@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from pipeline_lib.data.samples import Samples, evaluation_samples, prefix_samples
 from pipeline_lib.data.split import SplitData
 from pipeline_lib.io import write_json, write_tensors
 from pipeline_lib.metrics import ranking_metrics
@@ -38,7 +39,6 @@ from pipeline_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
 from pipeline_lib.models.s3rec import S3Rec, S3RecConfig
 from pipeline_lib.models.sasrec import SASRec, SASRecConfig
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
-from pipeline_lib.data.samples import Samples, evaluation_samples, prefix_samples
 
 SequentialModel = SASRec | GRU4Rec | BERT4Rec | Caser | FDSA | S3Rec
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 
 from pipeline_lib.io import read_tensors, write_tensors
-from safetensors import safe_open
 
 _TENSOR = "__tensor__"
 _DICT = "__dict__"

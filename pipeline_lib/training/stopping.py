@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from pipeline_lib.params import DatasetSpec, make_config, stage_section
 from pipeline_lib.data.samples import Samples
+from pipeline_lib.params import DatasetSpec, make_config, stage_section
 
 RULE_KEYS = ("eval_every", "patience", "max_epochs")
 

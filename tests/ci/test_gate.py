@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.ci import gate
 from pipeline_lib.ci.gate import GateConfig, check_metrics, collect_metrics, flatten_metrics, gate_config
+from pipeline_lib.errors import PipelineInputError
 
 METRICS = {
     "demo/eval/tiger.json": {"model": "tiger", "dataset": "demo", "test": {"recall@10": 0.30, "ndcg@10": 0.20},

@@ -1,9 +1,9 @@
 import pytest
 import torch
+from toy_model import K, ToyModel, random_catalogue
 
 from pipeline_lib.decoding import SemanticIdTrie, constrained_beam_search
 from pipeline_lib.decoding.reference import brute_force_topk, naive_beam_search
-from toy_model import K, L, ToyModel, random_catalogue
 
 USERS = 5
 

@@ -1,7 +1,7 @@
 import torch
+from toy_model import ToyModel, random_catalogue
 
 from pipeline_lib.decoding.reference import brute_force_topk, naive_beam_search
-from toy_model import ToyModel, random_catalogue
 
 USERS = 3
 

@@ -1,9 +1,8 @@
 import pytest
 import torch
+from toy_model import K, L, random_catalogue
 
 from pipeline_lib.decoding import SemanticIdTrie
-
-from toy_model import K, L, random_catalogue
 
 HAND = torch.tensor([[2, 0, 0, 0], [0, 1, 0, 1], [0, 2, 3, 0], [0, 1, 0, 0]])
 

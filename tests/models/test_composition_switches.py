@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from tiny_genrec import TINY, batch, model
 
 from pipeline_lib.models.generative import GenRecConfig
 from pipeline_lib.models.variants import variant_config
 from pipeline_lib.training.weight_decay import no_decay_names, param_groups
-from tiny_genrec import TINY, batch, model
 
 DECOR = dict(fusion=True, composition=True, alpha=0.5, bos_queries=4)
 

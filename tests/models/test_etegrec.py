@@ -37,7 +37,10 @@ def test_sia_is_zero_for_identical_distributions_and_symmetric():
 
 def test_sia_is_the_level_sum_of_both_kl_divergences_averaged_over_the_batch():
     p, q = log_dists(2), log_dists(3)
-    kl = lambda a, b: F.kl_div(b, a, log_target=True, reduction="none").sum(-1)  # KL(a ‖ b) per row and level
+
+    def kl(a, b):  # KL(a ‖ b) per row and level
+        return F.kl_div(b, a, log_target=True, reduction="none").sum(-1)
+
     expected = (kl(p, q) + kl(q, p)).sum(-1).mean()
     torch.testing.assert_close(sia_loss(p, q), expected)
 

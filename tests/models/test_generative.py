@@ -1,12 +1,12 @@
 import pytest
 import torch
+from tiny_genrec import batch, model
 
 from pipeline_lib.decoding.beam_search import constrained_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.models.embeddings import pretrained_token_table
 from pipeline_lib.models.generative import GenRecConfig, IncrementalBeamDecoder
 from pipeline_lib.tokenizer.vocab import SemanticVocab
-from tiny_genrec import batch, model
 
 VARIANTS = {
     "tiger": {},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_genrec import TINY
 
 from pipeline_lib.bench.hf_reference import load_plain_backbone
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
@@ -14,7 +15,6 @@ from pipeline_lib.models.store import load_generative, save_generative
 from pipeline_lib.models.variants import VARIANTS, build_generative
 from pipeline_lib.tokenizer.vocab import history_tokens
 from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, generative_data
-from tiny_genrec import TINY
 
 CPU = torch.device("cpu")
 PLAIN = {**TINY, "decoder_layers": 1}

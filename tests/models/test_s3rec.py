@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from pipeline_lib.models.s3rec import OBJECTIVES, S3Rec, S3RecConfig
 from pipeline_lib.data.samples import Samples
+from pipeline_lib.models.s3rec import OBJECTIVES, S3Rec, S3RecConfig
 from pipeline_lib.training.s3rec import pretrain_batch, pretrain_s3rec, pretraining_sequences
 from pipeline_lib.training.sequential import BaselineConfig, sequential_loss
 

@@ -1,7 +1,7 @@
 import torch
+from tiny_genrec import batch, model
 
 from pipeline_lib.models.t5_beam import SharedCrossAttentionDecoder
-from tiny_genrec import batch, model
 
 
 def test_shared_cross_attention_steps_equal_the_full_decoder_pass_for_every_beam():

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from pipeline_lib.tokenizer.losses import sq_loss
 from pipeline_lib.tokenizer.objectives import (
     CostConfig,
     CostObjective,
@@ -12,7 +13,6 @@ from pipeline_lib.tokenizer.objectives import (
     letter_semantic_loss,
     make_objective,
 )
-from pipeline_lib.tokenizer.losses import sq_loss
 from pipeline_lib.tokenizer.rqvae import RQVAEConfig
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
 from pipeline_lib.tokenizer.training import TrainConfig, new_rqvae, train_rqvae

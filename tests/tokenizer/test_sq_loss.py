@@ -46,7 +46,7 @@ def test_codebook_gradient_reaches_exactly_the_selected_codes_of_each_level():
 def test_loss_values_follow_eq_6_to_8():
     model, x = small_model()
     loss, out = batch_loss(model, x)
-    distance = sum((out.quant.residuals[:, l] - out.quant.selected[:, l]).pow(2).sum(-1) for l in range(2)).mean()
+    distance = sum((out.quant.residuals[:, level] - out.quant.selected[:, level]).pow(2).sum(-1) for level in range(2)).mean()
     torch.testing.assert_close(loss.codebook, distance)
     torch.testing.assert_close(loss.commitment, distance)
     torch.testing.assert_close(loss.recon, (x - out.recon).pow(2).sum(-1).mean())

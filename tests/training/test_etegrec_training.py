@@ -9,6 +9,7 @@ import torch
 import yaml
 from safetensors.torch import save_file
 
+from pipeline_lib.data.samples import evaluation_samples, prefix_samples
 from pipeline_lib.data.split import split_dataset
 from pipeline_lib.data.store import write_split
 from pipeline_lib.errors import PipelineInputError
@@ -27,7 +28,6 @@ from pipeline_lib.training.etegrec import (
     etegrec_settings,
     joint_data,
 )
-from pipeline_lib.data.samples import evaluation_samples, prefix_samples
 
 N_ITEMS, DIM, K = 24, 10, 8
 RUN, SASREC = run_name("etegrec", 1), run_name("sasrec", 1)  # the stage runs the first of `seeds`

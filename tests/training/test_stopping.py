@@ -3,10 +3,10 @@
 import pytest
 import torch
 
+from pipeline_lib.data.samples import Samples
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.params import dataset_spec, validate_params
 from pipeline_lib.training.loop import LoopConfig, fit
-from pipeline_lib.data.samples import Samples
 from pipeline_lib.training.stopping import StoppingRule, stopping_rule
 
 
