@@ -70,6 +70,7 @@ class JobList(BaseModel):
     set: dict[str, Any] = Field(default_factory=dict, description="dotted params.yaml keys → values")
     runs: list[RunSpec] = Field(min_length=1)
     compare: list[tuple[str, str]] = Field(default_factory=list, description="model pairs the report tests")
+    reference: str | None = Field(None, description="an earlier evidence folder the report compares model by model")
 
 
 OWN_TOKENIZER = ("letter", "cost")  # train variants on their own tokenizer: `python -m stages.tokenize <ds> <method>`

@@ -45,3 +45,18 @@ def test_report_holds_plan_notes_runs_means_comparison_and_plot(tmp_path, monkey
     assert "0.0415 ± 0.0007" in text  # tiger N@10 over seeds 1, 2: 0.041, 0.042
     assert "tiger vs tiger_hf, ndcg@10: 0.0415 vs 0.0315 (+0.0100; Welch p = " in text
     assert (tmp_path / "reports" / "camp" / PLOT_NAME).stat().st_size > 1000
+
+
+def test_report_compares_model_by_model_with_a_reference_folder(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path)
+    earlier = tmp_path / "reports" / "before"
+    for seed, value in ((1, 0.03), (2, 0.032)):
+        test = {m: value for m in ("recall@5", "recall@10", "ndcg@5", "ndcg@10")}
+        write_json(earlier / "metrics" / "eval" / "tiger" / f"seed_{seed}.json", {"test": test})
+        write_json(earlier / "metrics" / "train" / "tiger" / f"seed_{seed}.json", {"best_epoch": 7})
+    jobs = yaml.safe_load((folder / "jobs.yaml").read_text()) | {"reference": "reports/before"}
+    (folder / "jobs.yaml").write_text(yaml.safe_dump(jobs))
+    monkeypatch.chdir(tmp_path)
+    text = campaign_report(Path("reports/camp"))
+    assert "## Against `reports/before`" in text
+    assert "| tiger   | 0.0310 (n=2) |     0.0415 |" in text and "tiger_hf |" not in text.split("## Against")[1].split("##")[0]
