@@ -230,27 +230,27 @@ def prepare(campaign: Campaign, python: str, log_dir: Path) -> None:
         print(f"shared stages of {campaign.dataset}: done ({stamp})", flush=True)
         return
     for stage in PREPARE_STAGES:
-        log = log_dir / f"prepare_{stage[0]}.log"
-        print(f"{_now()} {stage[0]} {campaign.dataset} (log {log})", flush=True)
-        command = [python, "-m", f"stages.{stage[0]}", campaign.dataset, *stage[1:], "--params", str(campaign.params_path)]
-        with log.open("w") as fh:
-            code = subprocess.call(command, stdout=fh, stderr=subprocess.STDOUT, env=_env(PREPARE_THREADS))
-        if code != 0:
-            raise PipelineInputError(log, f"stage {stage[0]} failed (exit {code}); see the log")
+        run_shared_stage(campaign, stage, python, log_dir)
     stamp.write_text(wanted + "\n")
 
 
 def prepare_tokenizer(campaign: Campaign, method: str, python: str, log_dir: Path) -> None:
     """LETTER's / CoST's tokenizer stage, unless its semantic IDs exist (data/<ds>/tokenizer_<method>)."""
-    if DatasetPaths(campaign.dataset).semantic_ids_of(method).is_file():
-        return
-    log = log_dir / f"prepare_tokenize_{method}.log"
-    print(f"{_now()} tokenize {method} {campaign.dataset} (log {log})", flush=True)
-    command = [python, "-m", "stages.tokenize", campaign.dataset, method, "--params", str(campaign.params_path)]
+    if not DatasetPaths(campaign.dataset).semantic_ids_of(method).is_file():
+        run_shared_stage(campaign, ("tokenize", method), python, log_dir)
+
+
+def run_shared_stage(campaign: Campaign, stage: tuple[str, ...], python: str, log_dir: Path) -> None:
+    """``python -m stages.<stage[0]> <dataset> <stage[1:]> --params …`` with ``PREPARE_THREADS`` threads, its output in
+    ``log_dir/prepare_<stage parts>.log``; a failure is a PipelineInputError naming the log."""
+    name = " ".join(stage)
+    log = log_dir / f"prepare_{'_'.join(stage)}.log"
+    print(f"{_now()} {name} {campaign.dataset} (log {log})", flush=True)
+    command = [python, "-m", f"stages.{stage[0]}", campaign.dataset, *stage[1:], "--params", str(campaign.params_path)]
     with log.open("w") as fh:
         code = subprocess.call(command, stdout=fh, stderr=subprocess.STDOUT, env=_env(PREPARE_THREADS))
     if code != 0:
-        raise PipelineInputError(log, f"stage tokenize {method} failed (exit {code}); see the log")
+        raise PipelineInputError(log, f"stage {name} failed (exit {code}); see the log")
 
 
 def _now() -> str:
