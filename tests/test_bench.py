@@ -12,7 +12,8 @@ from pipeline_lib.bench.report import report_stem
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.bench.timing import device_slug
 from pipeline_lib.evaluation import DecodeConfig
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.training.generative import generative_data
 
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"

@@ -21,7 +21,8 @@ from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthet
 from pipeline_lib.distributed import Distributed, start
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.io import read_tensors, write_json, write_tensors
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.training.generative import OptimConfig, TrainData, generative_data, train_generative
 from pipeline_lib.training.loop import LoopConfig, fit
 

@@ -22,7 +22,8 @@ from pipeline_lib.models.composition_stats import (
     mean_max_weight,
     mean_norm,
 )
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
 
 TINY = dict(codebook_size=8, d_model=16, d_kv=4, num_heads=2, d_ff=32, encoder_layers=1, decoder_layers=1,

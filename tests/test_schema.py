@@ -181,8 +181,7 @@ def test_s_override_with_a_typo_key_is_rejected(tmp_path):
 
 
 def test_schema_names_match_the_code():
-    from pipeline_lib.models.composition import BOS_QUERY_INITS
-    from pipeline_lib.models.etegrec import SIA_SPACES
+    from pipeline_lib.models.config import BOS_QUERY_INITS, SIA_SPACES
     from pipeline_lib.models.variants import VARIANTS
     from pipeline_lib.params import SOURCES
     from pipeline_lib.protocol import PROTOCOLS
@@ -205,14 +204,16 @@ def test_schema_defaults_match_the_config_dataclasses():
     from pipeline_lib.ci.gate import GateConfig
     from pipeline_lib.data.demo import DemoConfig
     from pipeline_lib.evaluation import DecodeConfig
-    from pipeline_lib.models.bert4rec import BERT4RecConfig
-    from pipeline_lib.models.caser import CaserConfig
-    from pipeline_lib.models.etegrec import AlignmentConfig
-    from pipeline_lib.models.fdsa import FDSAConfig
-    from pipeline_lib.models.generative import GenRecConfig
-    from pipeline_lib.models.gru4rec import GRU4RecConfig
-    from pipeline_lib.models.s3rec import S3RecConfig
-    from pipeline_lib.models.sasrec import SASRecConfig
+    from pipeline_lib.models.config import (
+        AlignmentConfig,
+        BERT4RecConfig,
+        CaserConfig,
+        FDSAConfig,
+        GenRecConfig,
+        GRU4RecConfig,
+        S3RecConfig,
+        SASRecConfig,
+    )
     from pipeline_lib.parallel import CpuConfig
     from pipeline_lib.reporting.tables import TablesConfig
     from pipeline_lib.reporting.tsne import Figure4Config

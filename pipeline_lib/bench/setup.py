@@ -12,7 +12,7 @@ import torch
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.data.store import read_split
 from pipeline_lib.evaluation import DecodeConfig
-from pipeline_lib.models.generative import GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.variants import dataset_variant_config
 from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths

@@ -146,7 +146,8 @@ def smoke_train(device: str) -> float:
     from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
     from pipeline_lib.device import resolve_device
     from pipeline_lib.evaluation import DecodeConfig
-    from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+    from pipeline_lib.models.config import GenRecConfig
+    from pipeline_lib.models.generative import GenerativeRecommender
     from pipeline_lib.training.generative import OptimConfig, generative_data, train_generative
 
     began = time.perf_counter()

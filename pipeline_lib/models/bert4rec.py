@@ -17,30 +17,11 @@ next item.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pipeline_lib.models.attention_config import AttentionBaselineConfig
-
-
-@dataclass(frozen=True)
-class BERT4RecConfig(AttentionBaselineConfig):
-    """``n_items`` and ``max_len`` come from the data; the rest is the ``baselines.bert4rec`` params section."""
-
-    ffn_dim: int = 512  # 4 × dim, as BERT4Rec (§3.3) and RecBole (64 → 256)
-    dropout: float = 0.2
-    mask_prob: float = 0.2
-    last_only_prob: float = 0.5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0.0 < self.mask_prob < 1.0:
-            raise ValueError(f"mask_prob must be in (0, 1), got {self.mask_prob}")
-        if not 0.0 <= self.last_only_prob <= 1.0:
-            raise ValueError(f"last_only_prob must be in [0, 1], got {self.last_only_prob}")
+from pipeline_lib.models.config import BERT4RecConfig
 
 
 class BERT4Rec(nn.Module):

@@ -14,30 +14,11 @@ accordingly. Only the last L items matter: older history is never read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
-@dataclass(frozen=True)
-class CaserConfig:
-    """``n_items`` comes from the data; the rest is the ``baselines.caser`` params section."""
-
-    n_items: int
-    dim: int = 128  # ETEGRec §4.1.5: item embedding dimension 128 for every traditional baseline
-    L: int = 5  # the paper's name: items in the window
-    n_h: int = 16
-    n_v: int = 8  # RecBole's nv (the paper: 4)
-    dropout: float = 0.4
-
-    def __post_init__(self) -> None:
-        for name in ("n_items", "dim", "L", "n_h", "n_v"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+from pipeline_lib.models.config import CaserConfig
 
 
 class Caser(nn.Module):

@@ -118,7 +118,6 @@ class TokenComposition(nn.Module):
         return self.fixed_alpha if self.alpha_logit is None else torch.sigmoid(self.alpha_logit)
 
 
-BOS_QUERY_INITS = ("normal", "token_scale")
 
 
 class BOSQueries(nn.Module):

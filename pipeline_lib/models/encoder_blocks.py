@@ -8,28 +8,10 @@ depend on how much left padding it carries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 from torch import Tensor, nn
 
-from pipeline_lib.models.attention_config import AttentionBaselineConfig
-
 LAYER_NORM_EPS = 1e-12  # RecBole's layer_norm_eps
-
-
-@dataclass(frozen=True)
-class AttributeEncoderConfig(AttentionBaselineConfig):
-    """What FDSA's and S³Rec's configs share: the attention sizes and ``n_attributes`` (keyword only; from the
-    data, as ``n_items`` and ``max_len``). Raises ``ValueError`` naming the field (``n_attributes`` ≥ 0 and
-    :class:`AttentionBaselineConfig`'s checks)."""
-
-    n_attributes: int = field(kw_only=True)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.n_attributes < 0:
-            raise ValueError(f"n_attributes must be >= 0, got {self.n_attributes}")
 
 
 def post_ln_encoder(dim: int, heads: int, ffn_dim: int, blocks: int, dropout: float) -> nn.TransformerEncoder:

@@ -28,42 +28,14 @@ from torch import Tensor, nn
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_tensors, write_json, write_tensors
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import SIA_SPACES, AlignmentConfig, GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.tokenizer.losses import SQLoss, sq_loss
 from pipeline_lib.tokenizer.quantizer import Quantized
 from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig, RQVAEOutput
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
 
 FORMAT = "decor-repro/etegrec/v1"
-SIA_SPACES = ("input", "latent")
-
-
-@dataclass(frozen=True)
-class AlignmentConfig:
-    """Weights and switches of the alignment losses (eq. 17–18); ETEGRec Table 4's ablations are ``sia``/``psa``.
-
-    ``mu`` weighs L_SIA, ``lam`` L_PSA (paper: μ = 3e-4 on Instrument/Scientific, 1e-3 on Game;
-    λ = 1e-4). ``tau`` is the PSA temperature; the paper gives no value, the authors' code uses 0.07.
-    ``sia_space``: where z^E enters the tokenizer — ``input`` (z^E lives beside z and goes through the
-    tokenizer's encoder, as eq. 14–15 read) or ``latent`` (z^E goes straight into the quantizer,
-    as the authors' code does).
-    """
-
-    mu: float = 3e-4
-    lam: float = 1e-4
-    tau: float = 0.07
-    sia: bool = True
-    psa: bool = True
-    sia_space: str = "input"
-
-    def __post_init__(self) -> None:
-        if not (self.mu >= 0 and self.lam >= 0 and self.tau > 0):
-            raise ValueError(f"need mu ≥ 0, lam ≥ 0 and tau > 0, got {self.mu!r}, {self.lam!r}, {self.tau!r}")
-        if self.sia_space not in SIA_SPACES:
-            raise ValueError(f"sia_space must be one of {', '.join(SIA_SPACES)}, got {self.sia_space!r}")
-        for name in ("sia", "psa"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
 
 class Phase(str, Enum):

@@ -18,24 +18,17 @@ An item without attributes gets a zero feature vector.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor, nn
 
+from pipeline_lib.models.config import FDSAConfig
 from pipeline_lib.models.encoder_blocks import (
     LAYER_NORM_EPS,
-    AttributeEncoderConfig,
     attention_mask,
     padded_attribute_rows,
     post_ln_encoder,
     recency_positions,
 )
-
-
-@dataclass(frozen=True)
-class FDSAConfig(AttributeEncoderConfig):
-    """``n_items``, ``max_len`` and ``n_attributes`` come from the data; the rest is ``baselines.fdsa``."""
 
 
 class VanillaAttention(nn.Module):

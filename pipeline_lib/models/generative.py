@@ -19,7 +19,7 @@ Switches beyond the paper (defaults = the paper as printed): ``composition_cente
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +27,8 @@ from torch import nn
 from transformers import T5Config
 from transformers.models.t5.modeling_t5 import T5Stack
 
-from pipeline_lib.models.composition import BOS_QUERY_INITS, AttentionPooling, BOSQueries, TokenComposition
+from pipeline_lib.models.composition import AttentionPooling, BOSQueries, TokenComposition
+from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.embeddings import (
     DecomposedEmbeddingFusion,
     FusionConfig,
@@ -36,53 +37,6 @@ from pipeline_lib.models.embeddings import (
 )
 from pipeline_lib.models.t5_beam import SharedCrossAttentionDecoder
 from pipeline_lib.tokenizer.vocab import SemanticVocab
-
-BOS_STATICS = ("zero", "learned")
-
-
-@dataclass(frozen=True)
-class GenRecConfig:
-    """Backbone defaults follow TIGER (4+4 layers, 6 heads × 64, FFN 1024) with DECOR's d_model 128."""
-
-    levels: int = 4
-    codebook_size: int = 256
-    d_model: int = 128
-    d_kv: int = 64
-    num_heads: int = 6
-    d_ff: int = 1024
-    encoder_layers: int = 4
-    decoder_layers: int = 4
-    dropout: float = 0.1
-    feed_forward_proj: str = "relu"
-    fusion: bool = False
-    code_dim: int = 128
-    fusion_dim: int = 128
-    composition: bool = False
-    alpha: float = 0.25
-    composition_scaled: bool = False
-    attention_dim: int = 128
-    bos_queries: int = 0
-    composition_center_context: bool = False  # u − ū before W_q (eq. 16); not in the paper
-    composition_self_context: bool = False  # y_j's own embedding in its context (eq. 13); not in the paper
-    bos_residual: bool = False  # ê_BOS = α·Φ + (1 − α)·e_BOS; eq. 19 as printed has no residual
-    bos_query_init: str = "normal"  # normal: N(0, 1) entries | token_scale: each ‖q‖ = mean ‖e‖ of the token table
-    weight_decay_exclude: bool = False  # AdamW decay skips LayerNorm, biases, embeddings, Q_BOS (the optimiser reads it)
-    # DECOR's SIGIR'26 camera-ready (defaults) where the arXiv text is silent:
-    tie_lm_head: bool = True  # logits = H^D · table^T (§3.6: the fused embeddings are the head); False = own matrix
-    tied_head_scale: bool = False  # with tie_lm_head: H^D × d_model^-0.5 first, as T5 (HF's default) does when tied
-    bos_static: str = "zero"  # e_BOS in ê_BOS = Φ(e_BOS, u, Q_BOS) (§3.4.1: a zero vector) | learned: the table's BOS row
-    alpha_trainable: bool = False  # α of eq. 18 learned (sigmoid of a parameter); the camera-ready fixes it
-
-    def __post_init__(self) -> None:
-        if self.bos_queries and not self.composition:
-            raise ValueError("BOS queries are composed by Φ: they need composition=True")
-        if self.bos_query_init not in BOS_QUERY_INITS:
-            raise ValueError(f"bos_query_init must be one of {BOS_QUERY_INITS}, got {self.bos_query_init!r}")
-        if self.bos_static not in BOS_STATICS:
-            raise ValueError(f"bos_static must be one of {BOS_STATICS}, got {self.bos_static!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

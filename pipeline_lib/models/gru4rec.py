@@ -8,28 +8,10 @@ first real item and the padding never enters the state that is read out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor, nn
 
-
-@dataclass(frozen=True)
-class GRU4RecConfig:
-    """``n_items`` comes from the data; the rest is the ``baselines.gru4rec`` params section."""
-
-    n_items: int
-    embedding_dim: int = 128
-    hidden_size: int = 128
-    layers: int = 1
-    dropout: float = 0.3
-
-    def __post_init__(self) -> None:
-        for name in ("n_items", "embedding_dim", "hidden_size", "layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+from pipeline_lib.models.config import GRU4RecConfig
 
 
 class GRU4Rec(nn.Module):

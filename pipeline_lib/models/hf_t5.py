@@ -20,7 +20,8 @@ import torch
 from torch import nn
 from transformers import T5Config, T5ForConditionalGeneration
 
-from pipeline_lib.models.generative import GenRecConfig, t5_config
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import t5_config
 from pipeline_lib.tokenizer.vocab import SemanticVocab
 
 

@@ -25,49 +25,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pipeline_lib.models.config import S3REC_OBJECTIVES as OBJECTIVES
+from pipeline_lib.models.config import S3RecConfig
 from pipeline_lib.models.encoder_blocks import (
     LAYER_NORM_EPS,
-    AttributeEncoderConfig,
     attention_mask,
     padded_attribute_rows,
     post_ln_encoder,
     recency_positions,
 )
-
-OBJECTIVES = ("aap", "mip", "map", "sp")
-
-
-@dataclass(frozen=True)
-class S3RecConfig(AttributeEncoderConfig):
-    """``n_items``, ``max_len`` and ``n_attributes`` come from the data; the rest is ``baselines.s3rec``.
-
-    Pre-training settings are RecBole's defaults (``mask_ratio``, the four loss weights).
-    """
-
-    pretrain_epochs: int = 100
-    pretrain_lr: float = 1e-3  # RecBole's S3Rec learning rate; fine-tuning uses the shared baselines.lr
-    pretrain_batch_size: int | None = None  # None = the shared baselines.batch_size (RecBole: one batch size)
-    mask_ratio: float = 0.2
-    aap_weight: float = 1.0
-    mip_weight: float = 0.2
-    map_weight: float = 1.0
-    sp_weight: float = 0.5
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.pretrain_epochs < 0:
-            raise ValueError(f"pretrain_epochs must be >= 0, got {self.pretrain_epochs}")
-        if self.pretrain_batch_size is not None and self.pretrain_batch_size < 1:
-            raise ValueError(f"pretrain_batch_size must be >= 1 or None, got {self.pretrain_batch_size}")
-        if self.pretrain_lr <= 0:
-            raise ValueError(f"pretrain_lr must be > 0, got {self.pretrain_lr}")
-        if not 0.0 < self.mask_ratio < 1.0:
-            raise ValueError(f"mask_ratio must be in (0, 1), got {self.mask_ratio}")
-        if min(self.aap_weight, self.mip_weight, self.map_weight, self.sp_weight) < 0:
-            raise ValueError("the pre-training loss weights must be >= 0")
-
-    def weights(self) -> dict[str, float]:
-        return {name: getattr(self, f"{name}_weight") for name in OBJECTIVES}
 
 
 @dataclass(frozen=True)

@@ -11,19 +11,10 @@ item embedding table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor, nn
 
-from pipeline_lib.models.attention_config import AttentionBaselineConfig
-
-
-@dataclass(frozen=True)
-class SASRecConfig(AttentionBaselineConfig):
-    """``n_items`` and ``max_len`` come from the data; the rest is the ``baselines.sasrec`` params section."""
-
-    dim: int = 256  # ETEGRec §4.1.4: 256-d SASRec item embeddings feed its tokenizer
+from pipeline_lib.models.config import SASRecConfig
 
 
 class SASRec(nn.Module):

@@ -10,7 +10,8 @@ from safetensors import safe_open
 
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_tensors, write_json, write_tensors
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.hf_t5 import HFTiger
 from pipeline_lib.models.variants import build_generative
 

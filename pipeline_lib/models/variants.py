@@ -8,7 +8,8 @@ from typing import Any
 
 import torch
 
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.hf_t5 import HFTiger
 from pipeline_lib.params import DatasetSpec, bos_query_count, composition_alpha, stage_section
 

@@ -4,9 +4,12 @@ types), the field types and validators shared by the sections, the ``Section`` /
 """
 
 import copy
+import dataclasses
 import re
+from collections.abc import Iterable
 from functools import cache
-from typing import Annotated, Any, Literal, get_args
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +21,10 @@ from pydantic import (
     Strict,
     create_model,
     model_serializer,
+    model_validator,
 )
+
+from pipeline_lib.declare import PARAM, Param, declared
 
 # The names the code knows (tests check them against the code's own tables).
 Source = Literal["demo", "benchmark", "raw", "lcrec"]  # pipeline_lib.data.sources
@@ -108,6 +114,70 @@ def partial(model: type[Section]) -> type[PartialSection]:
         optional.default, optional.default_factory = None, None
         fields[name] = (annotation, optional)
     return create_model(f"Partial{model.__name__}", __base__=PartialSection, __doc__=model.__doc__, **fields)
+
+
+def section(
+    config: type,
+    name: str,
+    doc: str,
+    *,
+    only: Iterable[str] | None = None,
+    extra: dict[str, tuple[Any, Any]] | None = None,
+    nested: dict[str, type[Section]] | None = None,
+) -> type[Section]:
+    """The params section model of config dataclass ``config``: one field per field declared with
+    :func:`pipeline_lib.declare.param` (``only``: just these), with its type (``float`` → :data:`Float`, a tuple
+    or list → a YAML list), default, limits and description; ``extra``: keys a stage reads itself (name →
+    (type, ``Field``)); ``nested``: sub-sections (name → section model). ``config.check`` (cross-field rules),
+    when present, validates the section too."""
+    hints = get_type_hints(config, include_extras=True)
+    wanted = None if only is None else set(only)
+    fields: dict[str, Any] = {}
+    for f in declared(config):
+        if wanted is not None and f.name not in wanted:
+            continue
+        spec: Param = f.metadata[PARAM]
+        if f.default is not dataclasses.MISSING:
+            default = list(f.default) if isinstance(f.default, tuple) else f.default
+            info = Field(default, description=spec.description, **spec.limits)
+        else:
+            factory = f.default_factory
+            info = Field(default_factory=lambda factory=factory: _plain(factory()), description=spec.description,
+                         **spec.limits)
+        fields[f.name] = (_schema_type(hints[f.name], spec.items), info)
+    fields |= extra or {}
+    fields |= {key: (model, Field(default_factory=model)) for key, model in (nested or {}).items()}
+    validators = {}
+    check = getattr(config, "check", None)
+    if check is not None:
+        def _check(self: Section) -> Section:
+            check(self)
+            return self
+
+        validators["check"] = model_validator(mode="after")(_check)
+    return create_model(name, __base__=Section, __doc__=doc, __validators__=validators, **fields)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _schema_type(annotation: Any, items: dict[str, Any]) -> Any:
+    """A dataclass field's type as the schema reads YAML: floats as :data:`Float`, tuples as lists, element
+    limits on list / dict values; ``X | None`` stays optional."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, UnionType):
+        inner = [_schema_type(arg, items) for arg in args if arg is not NoneType]
+        return inner[0] | None if len(inner) == 1 and NoneType in args else Union[tuple(inner)]  # noqa: UP007
+    if annotation is float:
+        return Float
+    if origin in (tuple, list):
+        element = _schema_type(args[0], {})
+        return list[Annotated[element, Field(**items)] if items else element]
+    if origin is dict:
+        value = _schema_type(args[1], {})
+        return dict[args[0], Annotated[value, Field(**items)] if items else value]
+    return annotation
 
 
 def _probability(default: float, description: str) -> Any:

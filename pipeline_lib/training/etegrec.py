@@ -32,8 +32,8 @@ from pipeline_lib.device import autocast, resolve_device
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.metrics import ranking_metrics
-from pipeline_lib.models.etegrec import AlignmentConfig, ETEGRec, JointLosses, Phase
-from pipeline_lib.models.generative import GenRecConfig
+from pipeline_lib.models.config import AlignmentConfig, GenRecConfig
+from pipeline_lib.models.etegrec import ETEGRec, JointLosses, Phase
 from pipeline_lib.params import DatasetSpec, make_config, stage_section
 from pipeline_lib.protocol import Protocol, decode_settings
 from pipeline_lib.tokenizer.rqvae import RQVAEConfig

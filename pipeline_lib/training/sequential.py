@@ -32,12 +32,13 @@ from pipeline_lib.data.samples import Samples, evaluation_samples, prefix_sample
 from pipeline_lib.data.split import SplitData
 from pipeline_lib.io import write_json, write_tensors
 from pipeline_lib.metrics import ranking_metrics
-from pipeline_lib.models.bert4rec import BERT4Rec, BERT4RecConfig
-from pipeline_lib.models.caser import Caser, CaserConfig
-from pipeline_lib.models.fdsa import FDSA, FDSAConfig
-from pipeline_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
-from pipeline_lib.models.s3rec import S3Rec, S3RecConfig
-from pipeline_lib.models.sasrec import SASRec, SASRecConfig
+from pipeline_lib.models.bert4rec import BERT4Rec
+from pipeline_lib.models.caser import Caser
+from pipeline_lib.models.config import BERT4RecConfig, CaserConfig, FDSAConfig, GRU4RecConfig, S3RecConfig, SASRecConfig
+from pipeline_lib.models.fdsa import FDSA
+from pipeline_lib.models.gru4rec import GRU4Rec
+from pipeline_lib.models.s3rec import S3Rec
+from pipeline_lib.models.sasrec import SASRec
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 
 SequentialModel = SASRec | GRU4Rec | BERT4Rec | Caser | FDSA | S3Rec

@@ -18,7 +18,8 @@ from pipeline_lib.cli import run_stage
 from pipeline_lib.decoding.hf_generate import TrieConstraint, hf_rank
 from pipeline_lib.decoding.trie import SemanticIdTrie
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.hf_t5 import hf_t5_config, hf_t5_model
 from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
 from pipeline_lib.training.generative import OptimConfig, generative_data

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from pipeline_lib.models.bert4rec import BERT4Rec, BERT4RecConfig
+from pipeline_lib.models.bert4rec import BERT4Rec
+from pipeline_lib.models.config import BERT4RecConfig
 from pipeline_lib.training.sequential import item_scores, sequential_loss, training_objective
 
 N_ITEMS = 30

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from pipeline_lib.models.caser import Caser, CaserConfig
+from pipeline_lib.models.caser import Caser
+from pipeline_lib.models.config import CaserConfig
 from pipeline_lib.training.sequential import item_scores, sequential_loss
 
 N_ITEMS = 30

@@ -4,7 +4,7 @@ import pytest
 import torch
 from tiny_genrec import TINY, batch, model
 
-from pipeline_lib.models.generative import GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.variants import variant_config
 from pipeline_lib.training.weight_decay import no_decay_names, param_groups
 

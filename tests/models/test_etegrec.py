@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from pipeline_lib.models.config import AlignmentConfig, GenRecConfig
 from pipeline_lib.models.etegrec import (
-    AlignmentConfig,
     ETEGRec,
     Phase,
     code_log_probs,
@@ -14,7 +14,7 @@ from pipeline_lib.models.etegrec import (
     save_etegrec,
     sia_loss,
 )
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
 

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from pipeline_lib.models.fdsa import FDSA, FDSAConfig
+from pipeline_lib.models.config import FDSAConfig
+from pipeline_lib.models.fdsa import FDSA
 from pipeline_lib.training.sequential import sequential_loss
 
 N_ITEMS, N_ATTRIBUTES = 30, 6

@@ -4,8 +4,9 @@ from tiny_genrec import batch, model
 
 from pipeline_lib.decoding.beam_search import constrained_beam_search
 from pipeline_lib.decoding.trie import SemanticIdTrie
+from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.embeddings import pretrained_token_table
-from pipeline_lib.models.generative import GenRecConfig, IncrementalBeamDecoder
+from pipeline_lib.models.generative import IncrementalBeamDecoder
 from pipeline_lib.tokenizer.vocab import SemanticVocab
 
 VARIANTS = {

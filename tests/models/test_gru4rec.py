@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from pipeline_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
+from pipeline_lib.models.config import GRU4RecConfig
+from pipeline_lib.models.gru4rec import GRU4Rec
 
 
 def model(**kw) -> GRU4Rec:

@@ -9,7 +9,8 @@ from tiny_genrec import TINY
 from pipeline_lib.bench.hf_reference import load_plain_backbone
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.evaluation import DecodeConfig, rank_generative
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.hf_t5 import HFTiger
 from pipeline_lib.models.store import load_generative, save_generative
 from pipeline_lib.models.variants import VARIANTS, build_generative

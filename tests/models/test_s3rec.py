@@ -2,7 +2,9 @@ import pytest
 import torch
 
 from pipeline_lib.data.samples import Samples
-from pipeline_lib.models.s3rec import OBJECTIVES, S3Rec, S3RecConfig
+from pipeline_lib.models.config import S3REC_OBJECTIVES as OBJECTIVES
+from pipeline_lib.models.config import S3RecConfig
+from pipeline_lib.models.s3rec import S3Rec
 from pipeline_lib.training.s3rec import pretrain_batch, pretrain_s3rec, pretraining_sequences
 from pipeline_lib.training.sequential import BaselineConfig, sequential_loss
 
@@ -136,7 +138,7 @@ def test_finetuning_loss_decreases_on_a_successor_task():
 def test_bad_config_and_attribute_table_fail():
     with pytest.raises(ValueError, match="mask_ratio"):
         S3RecConfig(n_items=5, max_len=4, n_attributes=2, mask_ratio=0.0)
-    with pytest.raises(ValueError, match="weights"):
+    with pytest.raises(ValueError, match="sp_weight must be >= 0"):
         S3RecConfig(n_items=5, max_len=4, n_attributes=2, sp_weight=-1.0)
     with pytest.raises(ValueError, match="pretrain_epochs must be >= 0"):
         S3RecConfig(n_items=5, max_len=4, n_attributes=2, pretrain_epochs=-1)

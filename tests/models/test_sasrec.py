@@ -3,11 +3,8 @@ from dataclasses import fields
 import pytest
 import torch
 
-from pipeline_lib.models.bert4rec import BERT4RecConfig
-from pipeline_lib.models.encoder_blocks import AttributeEncoderConfig
-from pipeline_lib.models.fdsa import FDSAConfig
-from pipeline_lib.models.s3rec import S3RecConfig
-from pipeline_lib.models.sasrec import SASRec, SASRecConfig
+from pipeline_lib.models.config import AttributeEncoderConfig, BERT4RecConfig, FDSAConfig, S3RecConfig, SASRecConfig
+from pipeline_lib.models.sasrec import SASRec
 
 
 def model(**kw) -> SASRec:

@@ -2,7 +2,8 @@
 
 import torch
 
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 
 TINY = dict(codebook_size=8, d_model=16, d_kv=4, num_heads=2, d_ff=32, encoder_layers=1, decoder_layers=2,
             code_dim=6, fusion_dim=12, attention_dim=10, dropout=0.0)

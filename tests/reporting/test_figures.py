@@ -15,7 +15,8 @@ import torch
 import yaml
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.reporting import sweep
 from pipeline_lib.reporting.tsne import ambiguous_prefix, plot_prefix_case, prefix_case, round_significant, tsne_layout
 

@@ -7,7 +7,8 @@ import torch
 
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.evaluation import DecodeConfig
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import GenRecConfig
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.training.diagnostics import StepDiagnostics
 from pipeline_lib.training.generative import (
     GenerativeTrainer,

@@ -13,8 +13,9 @@ from pipeline_lib.data.samples import evaluation_samples, prefix_samples
 from pipeline_lib.data.split import split_dataset
 from pipeline_lib.data.store import write_split
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.models.etegrec import AlignmentConfig, ETEGRec, Phase
-from pipeline_lib.models.generative import GenerativeRecommender, GenRecConfig
+from pipeline_lib.models.config import AlignmentConfig, GenRecConfig
+from pipeline_lib.models.etegrec import ETEGRec, Phase
+from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.params import DatasetSpec
 from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.protocol import PROTOCOLS

@@ -5,10 +5,11 @@ import torch
 from pipeline_lib.data.samples import evaluation_samples, prefix_samples
 from pipeline_lib.io import read_tensors
 from pipeline_lib.metrics import ranking_metrics
-from pipeline_lib.models.bert4rec import BERT4Rec, BERT4RecConfig
-from pipeline_lib.models.caser import Caser, CaserConfig
-from pipeline_lib.models.gru4rec import GRU4Rec, GRU4RecConfig
-from pipeline_lib.models.sasrec import SASRec, SASRecConfig
+from pipeline_lib.models.bert4rec import BERT4Rec
+from pipeline_lib.models.caser import Caser
+from pipeline_lib.models.config import BERT4RecConfig, CaserConfig, GRU4RecConfig, SASRecConfig
+from pipeline_lib.models.gru4rec import GRU4Rec
+from pipeline_lib.models.sasrec import SASRec
 from pipeline_lib.training.sequential import (
     BaselineConfig,
     item_scores,
