@@ -44,9 +44,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path
-from pipeline_lib.params import dataset_spec, load_params, stage_section, validate_params
+from pipeline_lib.params import dataset_spec, stage_section
 from pipeline_lib.paths import DatasetPaths, run_name
-from pipeline_lib.schema import OVERRIDABLE
+from pipeline_lib.schema import OVERRIDABLE, load_params, validate_params
 
 PREPARE_STAGES: tuple[tuple[str, ...], ...] = (("download",), ("filter",), ("embed",), ("tokenize",))
 PREPARE_THREADS = 2  # the shared stages' torch threads on every machine (their bytes depend on it)

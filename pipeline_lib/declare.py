@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import MISSING, dataclass, field
-from typing import Any
+from typing import Any, NewType
 
+Device = NewType("Device", str)  # auto | cpu | cuda | cuda:N | mps: the schema checks the spelling
 PARAM = "param"  # the metadata key of a declared field
 _LIMITS = {"ge": (">=", lambda v, b: v >= b), "gt": (">", lambda v, b: v > b), "le": ("<=", lambda v, b: v <= b),
            "lt": ("<", lambda v, b: v < b)}

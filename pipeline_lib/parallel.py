@@ -21,6 +21,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
+from pipeline_lib.declare import check_declared, param
 from pipeline_lib.errors import stage_error_line
 
 
@@ -30,14 +31,15 @@ class CpuConfig:
     run computes, so of its fingerprint), ``parallel_runs`` runs side by side (≥ 1; ``None`` = the CPUs this
     process may use // ``threads_per_run``)."""
 
-    threads_per_run: int = 1
-    parallel_runs: int | None = None
+    threads_per_run: int = param(
+        1, ge=1, description="torch threads of each training run (its numbers depend on it: part of its identity)"
+    )
+    parallel_runs: int | None = param(
+        None, ge=1, description="a stage's seed runs side by side, each in its own process; null = CPUs // threads_per_run"
+    )
 
     def __post_init__(self) -> None:
-        if self.threads_per_run < 1:
-            raise ValueError(f"threads_per_run must be ≥ 1, got {self.threads_per_run}")
-        if self.parallel_runs is not None and self.parallel_runs < 1:
-            raise ValueError(f"parallel_runs must be ≥ 1 or null, got {self.parallel_runs}")
+        check_declared(self)
 
     def run_threads(self, on_cpu: bool) -> int | None:
         """The thread count a run records in its fingerprint and train metrics: ``threads_per_run`` on a CPU (a

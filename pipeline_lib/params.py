@@ -1,18 +1,16 @@
-"""Reading params.yaml: the stage parameters and each dataset's catalogue entry."""
+"""The parameters as the stages read them, once :func:`pipeline_lib.schema.load_params` has validated them: each
+dataset's catalogue entry (its profiles merged), a section with the dataset's overrides, a config built from it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, get_args
-
-import yaml
-from pydantic import ValidationError
+from typing import Any, Literal, TypeVar, get_args
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.schema import OVERRIDABLE, Params, Source, params_error
 
+Source = Literal["demo", "benchmark", "raw", "lcrec"]  # the loaders of pipeline_lib.data.sources
 SOURCES: tuple[str, ...] = get_args(Source)
 T = TypeVar("T")
 
@@ -41,47 +39,6 @@ class DatasetSpec:
     sha256: dict[str, str] = field(default_factory=dict)
     profile: str | list[str] | None = None
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
-    """params.yaml, validated against :mod:`pipeline_lib.schema` (see :func:`validate_params`), with every
-    absent key at its default; a bad value is a :class:`PipelineInputError` naming its key path."""
-    path = Path(path)
-    if not path.is_file():
-        raise PipelineInputError(path, "params file not found")
-    try:
-        params = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise PipelineInputError(path, f"not valid YAML ({err.__class__.__name__})") from None
-    if not isinstance(params, dict):
-        raise PipelineInputError(path, "expected a mapping at the top level")
-    return validate_params(params, path)
-
-
-def validate_params(params: dict[str, Any], params_path: str | Path = "params.yaml") -> dict[str, Any]:
-    """The whole parameter set checked against :class:`pipeline_lib.schema.Params`, absent keys filled in.
-
-    Beyond each key's type and range: every name in ``datasets`` is in ``catalog``, every profile a
-    catalog entry names exists, and each dataset's merged sections (section < profile < overrides,
-    as :func:`stage_section` gives them to the stages) pass the full section models.
-    """
-    try:
-        valid = Params.model_validate(params).model_dump()
-    except ValidationError as err:
-        raise params_error(err, params_path) from None
-    for i, name in enumerate(valid["datasets"]):
-        if name not in valid["catalog"]:
-            known = ", ".join(sorted(valid["catalog"])) or "none"
-            raise PipelineInputError(params_path, f"{name!r} is not in catalog (known: {known})", field=f"datasets[{i}]")
-    for name in valid["catalog"]:
-        spec = dataset_spec(valid, name, params_path)
-        for section, model in OVERRIDABLE.items():
-            try:
-                model.model_validate(stage_section(valid, spec, section))
-            except ValidationError as err:
-                note = f" (dataset {name}, its profile and overrides applied)"
-                raise params_error(err, params_path, model, (section,), note) from None
-    return valid
 
 
 def dataset_spec(params: dict[str, Any], name: str, params_path: str | Path = "params.yaml") -> DatasetSpec:

@@ -20,17 +20,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline_lib.declare import check_declared, param
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.params import DatasetSpec, make_config, stage_section
 
 
 @dataclass(frozen=True)
 class DecodeConfig:
-    """The ``evaluate`` section: beam width (paper: 50), users per batch, metric cut-offs."""
+    """``evaluate``: the beam width, users per batch, metric cut-offs; a run decodes with its protocol's beam
+    unless ``beam_size`` is set (:func:`decode_settings`). Raises ``ValueError`` when the beam is below max(ks)."""
 
-    beam_size: int = 50
-    batch_size: int = 256
-    ks: tuple[int, ...] = (5, 10)
+    beam_size: int | None = param(
+        None, ge=1, description="beams per user; null = the protocol's (decor 50, etegrec 20); at least max(ks)"
+    )
+    batch_size: int = param(256, ge=1, description="users per beam-search batch")
+    ks: tuple[int, ...] = param(
+        (5, 10), items={"ge": 1}, min_length=1, description="Recall@k / NDCG@k cut-offs, items"
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ks", tuple(self.ks))
+        check_declared(self)
+
+    def check(self) -> None:
+        if self.beam_size is not None and max(self.ks) > self.beam_size:
+            raise ValueError(f"beam_size ({self.beam_size}) must be at least max(ks) ({max(self.ks)})")
 
     @property
     def top_k(self) -> int:
@@ -58,18 +72,12 @@ PROTOCOLS = {
 LONGEST_HISTORY = max(p.max_history for p in PROTOCOLS.values())
 
 
-def resolve_protocol(params: dict[str, Any], spec: DatasetSpec, params_path: str | Path = "params.yaml") -> Protocol:
+def resolve_protocol(params: dict[str, Any], spec: DatasetSpec) -> Protocol:
     """params ``protocol`` with the dataset's ``evaluate.beam_size`` (its profile and overrides applied)
-    when set. The schema has checked the name; ``beam_size`` ≥ max(``evaluate.ks``) is checked here."""
+    when set (the schema has checked the name; :class:`DecodeConfig` checks the beam against the cut-offs)."""
     base = PROTOCOLS[params["protocol"]]
-    evaluate = stage_section(params, spec, "evaluate")
-    beam = evaluate.get("beam_size")
-    protocol = Protocol(base.name, base.max_history, base.beam_size if beam is None else int(beam))
-    ks = evaluate.get("ks") or [10]
-    if max(ks) > protocol.beam_size:
-        problem = f"beam {protocol.beam_size} (protocol {protocol.name}) must be at least max(ks) = {max(ks)}"
-        raise PipelineInputError(params_path, problem, field="evaluate.beam_size")
-    return protocol
+    beam = stage_section(params, spec, "evaluate").get("beam_size")
+    return Protocol(base.name, base.max_history, base.beam_size if beam is None else int(beam))
 
 
 def add_seed_argument(parser: argparse.ArgumentParser) -> None:
@@ -113,7 +121,6 @@ def decode_settings(
     params: dict[str, Any], spec: DatasetSpec, params_path: str | Path = "params.yaml"
 ) -> tuple[Protocol, DecodeConfig]:
     """The dataset's protocol and its ``evaluate`` section as a :class:`DecodeConfig` with the protocol's beam."""
-    protocol = resolve_protocol(params, spec, params_path)
-    section = stage_section(params, spec, "evaluate")
-    values = {**section, "beam_size": protocol.beam_size, "ks": tuple(section.get("ks") or DecodeConfig.ks)}
+    protocol = resolve_protocol(params, spec)
+    values = stage_section(params, spec, "evaluate") | {"beam_size": protocol.beam_size}
     return protocol, make_config(DecodeConfig, values, params_path, "evaluate")

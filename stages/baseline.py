@@ -10,23 +10,24 @@ from functools import partial
 
 import torch
 
-from pipeline_lib.cli import checked_choice, dataset_argparser, run_stage
+from pipeline_lib.cli import checked_choice, dataset_argparser, dataset_stage, run_stage
 from pipeline_lib.data.attributes import load_attribute_table
 from pipeline_lib.data.store import read_split
 from pipeline_lib.device import resolve_device
 from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
-from pipeline_lib.parallel import cpu_config, run_seeds
-from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
-from pipeline_lib.paths import DatasetPaths, run_name
-from pipeline_lib.protocol import add_seed_argument, decode_settings, training_seeds
+from pipeline_lib.parallel import run_seeds
+from pipeline_lib.params import make_config, stage_section
+from pipeline_lib.paths import run_name
+from pipeline_lib.protocol import add_seed_argument, decode_settings
+from pipeline_lib.training.config import BaselineConfig
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
+from pipeline_lib.training.runs import training_runs
 from pipeline_lib.training.s3rec import pretrain_s3rec, pretraining_sequences
 from pipeline_lib.training.sequential import (
     ATTRIBUTE_MODELS,
     SEQUENTIAL_MODELS,
-    BaselineConfig,
     rank_sequential,
     save_item_embeddings,
     save_sequential,
@@ -34,36 +35,31 @@ from pipeline_lib.training.sequential import (
     train_sequential,
     training_objective,
 )
-from pipeline_lib.training.stopping import stopping_rule
+from pipeline_lib.training.stopping import validation_subset
 
 
 def main() -> None:
     parser = dataset_argparser(__doc__)
     parser.add_argument("model", help="a name in params.yaml's baseline_models (checked after the params)")
     add_seed_argument(parser)
-    args = parser.parse_args()
-    params = load_params(args.params)
+    args, params, spec, paths = dataset_stage(parser)
     model_name = checked_choice(args.model, {*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}, "model", args.params)
-    spec = dataset_spec(params, args.dataset, args.params)
-    paths = DatasetPaths(args.dataset)
+    seeds, cpu, rule = training_runs(params, spec, args.seed, args.params)
     section = stage_section(params, spec, "baselines")
-    rule = stopping_rule(params, spec, args.params)
     shared = {key: value for key, value in section.items() if key not in {*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}}
     shared = rule.applied(shared)
     device = resolve_device(shared.pop("device", "auto"))
     model_values = dict(section.get(model_name) or {})
-    own_lr = model_values.pop("lr", None)  # a model's own learning rate (BERT4Rec) replaces baselines.lr
+    own_lr = model_values.pop("lr", None)  # a model's own learning rate (baselines.<model>.lr) replaces baselines.lr
     optim = make_config(BaselineConfig, shared | ({} if own_lr is None else {"lr": own_lr}), args.params, "baselines")
     protocol, decode = decode_settings(params, spec, args.params)
     ks, max_len = decode.ks, protocol.max_history
-    seeds = training_seeds(params, args.seed, args.params)
-    cpu = cpu_config(params, args.params)
     on_cpu = device.type == "cpu"
     threads = cpu.run_threads(on_cpu)
 
     split = read_split(paths)
     train, valid, test = sequential_data(split, max_len, device)
-    valid = rule.validation(valid)
+    valid = validation_subset(rule, valid)
     attributes = load_attribute_table(spec, paths, split.items).ids if model_name in ATTRIBUTE_MODELS else None
     builder = SEQUENTIAL_MODELS.get(model_name) or partial(ATTRIBUTE_MODELS[model_name], attributes=attributes)
 

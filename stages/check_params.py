@@ -10,7 +10,7 @@ import argparse
 
 from pipeline_lib.cli import run_stage
 from pipeline_lib.io import atomic_path
-from pipeline_lib.params import load_params
+from pipeline_lib.schema import load_params
 
 CHECKED = "data/params_checked.txt"  # the same bytes for every valid params file: downstream stages stay cached
 

@@ -1,20 +1,17 @@
 """Stage embed: item metadata → text template → sentence-transformers embeddings, aligned with item ids."""
 
-from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
 from pipeline_lib.data.sources import load_item_meta
 from pipeline_lib.data.store import read_table
 from pipeline_lib.io import atomic_directory, write_parquet, write_tensors
-from pipeline_lib.params import dataset_spec, load_params, make_config
-from pipeline_lib.paths import DatasetPaths
-from pipeline_lib.text.embedding import EmbedConfig, embed_items, item_texts
+from pipeline_lib.params import make_config
+from pipeline_lib.text.config import EmbedConfig
+from pipeline_lib.text.embedding import embed_items, item_texts
 
 
 def main() -> None:
-    args = dataset_argparser(__doc__).parse_args()
-    params = load_params(args.params)
-    spec = dataset_spec(params, args.dataset, args.params)
+    args, params, spec, paths = dataset_stage(dataset_argparser(__doc__))
     config = make_config(EmbedConfig, params["embed"], args.params, "embed")
-    paths = DatasetPaths(args.dataset)
 
     items = read_table(paths.items, "items")
     meta = load_item_meta(spec, paths.raw, set(items["parent_asin"]), require_title=config.require_title)

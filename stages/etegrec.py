@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import torch
 
-from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.device import resolve_device
 from pipeline_lib.errors import PipelineInputError
@@ -15,10 +15,10 @@ from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame, ranking_metrics
 from pipeline_lib.models.etegrec import ETEGRec, save_etegrec
 from pipeline_lib.models.generative import GenerativeRecommender
-from pipeline_lib.parallel import cpu_config, run_seeds
-from pipeline_lib.params import dataset_spec, load_params, stage_section
-from pipeline_lib.paths import DatasetPaths, run_name
-from pipeline_lib.protocol import add_seed_argument, training_seeds
+from pipeline_lib.parallel import run_seeds
+from pipeline_lib.params import stage_section
+from pipeline_lib.paths import run_name
+from pipeline_lib.protocol import add_seed_argument
 from pipeline_lib.tokenizer.inputs import check_enough_items, load_item_embeddings
 from pipeline_lib.tokenizer.rqvae import save_rqvae
 from pipeline_lib.tokenizer.semantic_ids import (
@@ -31,7 +31,8 @@ from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
 from pipeline_lib.training.etegrec import etegrec_settings, joint_data, rank_items, train_etegrec
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
-from pipeline_lib.training.stopping import stopping_rule
+from pipeline_lib.training.runs import training_runs
+from pipeline_lib.training.stopping import validation_subset
 
 MODEL = "etegrec"
 
@@ -39,16 +40,11 @@ MODEL = "etegrec"
 def main() -> None:
     parser = dataset_argparser(__doc__)
     add_seed_argument(parser)
-    args = parser.parse_args()
-    params = load_params(args.params)
-    spec = dataset_spec(params, args.dataset, args.params)
-    paths = DatasetPaths(args.dataset)
-    seeds = training_seeds(params, args.seed, args.params)
-    cpu = cpu_config(params, args.params)
+    args, params, spec, paths = dataset_stage(parser)
+    seeds, cpu, rule = training_runs(params, spec, args.seed, args.params)
     on_cpu = resolve_device(stage_section(params, spec, "etegrec").get("device", "auto")).type == "cpu"
     threads = cpu.run_threads(on_cpu)
     split = read_split(paths)
-    rule = stopping_rule(params, spec, args.params)
 
     def run(seed: int) -> None:
         name = run_name(MODEL, seed)
@@ -62,7 +58,7 @@ def main() -> None:
 
         started = time.perf_counter()
         data, test = joint_data(split, x, settings.max_history, device)
-        data = replace(data, valid=rule.validation(data.valid))
+        data = replace(data, valid=validation_subset(rule, data.valid))
         tokenizer = new_rqvae(settings.rqvae, seed, device)
         pretrain = train_rqvae(tokenizer, data.embeddings, settings.pretrain, seed)
         torch.manual_seed(seed)

@@ -1,23 +1,18 @@
 """Stage filter: deduplicate, iterative k-core, chronological sequences, leave-one-out split."""
 
-from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
 from pipeline_lib.data.interactions import deduplicate, k_core
 from pipeline_lib.data.sources import load_interactions
 from pipeline_lib.data.split import dataset_stats, split_dataset
 from pipeline_lib.data.store import write_split
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json
-from pipeline_lib.params import dataset_spec, load_params
-from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.protocol import LONGEST_HISTORY
 
 
 def main() -> None:
-    args = dataset_argparser(__doc__).parse_args()
-    params = load_params(args.params)
-    spec = dataset_spec(params, args.dataset, args.params)
+    args, params, spec, paths = dataset_stage(dataset_argparser(__doc__))
     k = params["filter"]["k_core"]  # ≥ 3, checked by the schema
-    paths = DatasetPaths(args.dataset)
 
     interactions, source = load_interactions(spec, paths.raw)
     kept = k_core(deduplicate(interactions), k)

@@ -3,21 +3,17 @@
 import numpy as np
 import torch
 
-from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
 from pipeline_lib.data.samples import evaluation_samples
 from pipeline_lib.data.store import read_split
 from pipeline_lib.io import write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, popularity_ranking, rank_frame, ranking_metrics
-from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
-from pipeline_lib.paths import DatasetPaths
+from pipeline_lib.params import make_config, stage_section
 from pipeline_lib.protocol import DecodeConfig
 
 
 def main() -> None:
-    args = dataset_argparser(__doc__).parse_args()
-    params = load_params(args.params)
-    spec = dataset_spec(params, args.dataset, args.params)
-    paths = DatasetPaths(args.dataset)
+    args, params, spec, paths = dataset_stage(dataset_argparser(__doc__))
     decode = make_config(DecodeConfig, stage_section(params, spec, "evaluate"), args.params, "evaluate")
 
     split = read_split(paths)

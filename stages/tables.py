@@ -3,9 +3,9 @@
 import argparse
 
 from pipeline_lib.cli import run_stage
-from pipeline_lib.params import load_params
 from pipeline_lib.reporting.table_rendering import summary, write_tables
 from pipeline_lib.reporting.tables import report_tables, tables_config
+from pipeline_lib.schema import load_params
 
 
 def main() -> None:

@@ -8,11 +8,11 @@ loss reads the item embeddings of SASRec's run with the first training seed (``s
 
 import time
 
-from pipeline_lib.cli import dataset_argparser, run_stage
+from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_directory, write_json, write_parquet
-from pipeline_lib.params import dataset_spec, load_params, stage_section
-from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.params import stage_section
+from pipeline_lib.paths import run_name
 from pipeline_lib.protocol import training_seed
 from pipeline_lib.tokenizer.evaluation import tokenizer_metrics
 from pipeline_lib.tokenizer.inputs import check_enough_items, load_item_embeddings
@@ -31,10 +31,7 @@ def main() -> None:
         "method", nargs="?", choices=OWN_TOKENIZERS,
         help="train this method's own tokenizer (data/<dataset>/tokenizer_<method>); absent: the shared one",
     )
-    args = parser.parse_args()
-    params = load_params(args.params)
-    spec = dataset_spec(params, args.dataset, args.params)
-    paths = DatasetPaths(args.dataset)
+    args, params, spec, paths = dataset_stage(parser)
 
     x = load_item_embeddings(paths.item_embeddings, paths.items)
     settings = tokenize_settings(params, stage_section(params, spec, "tokenize"), x.shape[1], args.params)

@@ -15,44 +15,41 @@ from dataclasses import replace
 
 import torch
 
-from pipeline_lib.cli import checked_choice, dataset_argparser, run_stage
+from pipeline_lib.cli import checked_choice, dataset_argparser, dataset_stage, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
 from pipeline_lib.evaluation import evaluate_generative
 from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, rank_frame
 from pipeline_lib.models.store import save_generative
-from pipeline_lib.models.variants import VARIANTS, build_generative, dataset_variant_config
-from pipeline_lib.parallel import cpu_config, run_seeds
-from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
-from pipeline_lib.paths import DatasetPaths, run_name
-from pipeline_lib.protocol import add_seed_argument, decode_settings, training_seeds
+from pipeline_lib.models.variants import VARIANTS, build_generative
+from pipeline_lib.parallel import run_seeds
+from pipeline_lib.params import make_config, stage_section
+from pipeline_lib.paths import run_name
+from pipeline_lib.protocol import add_seed_argument, decode_settings
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
+from pipeline_lib.training.config import OptimConfig
 from pipeline_lib.training.diagnostics import write_empty_steps
 from pipeline_lib.training.fingerprint import run_fingerprint
-from pipeline_lib.training.generative import OptimConfig, generative_data, resume_settings, train_generative
+from pipeline_lib.training.generative import dataset_variant_config, generative_data, resume_settings, train_generative
 from pipeline_lib.training.loop import run_summary, run_timings
-from pipeline_lib.training.stopping import stopping_rule
+from pipeline_lib.training.runs import training_runs
+from pipeline_lib.training.stopping import validation_subset
 
 
 def main() -> None:
     parser = dataset_argparser(__doc__)
     parser.add_argument("variant", help="a name in params.yaml's variants or tokenizer_variants (checked after the params)")
     add_seed_argument(parser)
-    args = parser.parse_args()
-    params = load_params(args.params)
+    args, params, spec, paths = dataset_stage(parser)
     variant = checked_choice(args.variant, VARIANTS, "variant", args.params)
-    spec = dataset_spec(params, args.dataset, args.params)
-    paths = DatasetPaths(args.dataset)
-    rule = stopping_rule(params, spec, args.params)
+    seeds, cpu, rule = training_runs(params, spec, args.seed, args.params)
     section = rule.applied(stage_section(params, spec, "train"))
     dist = start(section.pop("device", "auto"))
     device = dist.device
     optim = make_config(OptimConfig, section, args.params, "train")
     protocol, decode = decode_settings(params, spec, args.params)
-    seeds = training_seeds(params, args.seed, args.params)
-    cpu = cpu_config(params, args.params)
     on_cpu = device.type == "cpu" and dist.world_size == 1
     threads = cpu.run_threads(on_cpu)
 
@@ -61,7 +58,7 @@ def main() -> None:
     codebooks = load_codebooks(paths.rqvae_of(tokenizer))
     sids = read_semantic_ids(paths.semantic_ids_of(tokenizer))
     data, test = generative_data(read_split(paths), sids, codebooks.shape[1], max_len, device)
-    data = replace(data, valid=rule.validation(data.valid))
+    data = replace(data, valid=validation_subset(rule, data.valid))
     config = dataset_variant_config(variant, params, spec, codebooks)
     inputs = [paths.train, paths.valid, paths.semantic_ids_of(tokenizer), paths.rqvae_of(tokenizer)]
 

@@ -20,8 +20,8 @@ from pipeline_lib.campaign import (
 )
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json
-from pipeline_lib.params import load_params
 from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.schema import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 

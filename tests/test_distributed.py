@@ -23,7 +23,8 @@ from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.io import read_tensors, write_json, write_tensors
 from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.generative import GenerativeRecommender
-from pipeline_lib.training.generative import OptimConfig, TrainData, generative_data, train_generative
+from pipeline_lib.training.config import OptimConfig
+from pipeline_lib.training.generative import TrainData, generative_data, train_generative
 from pipeline_lib.training.loop import LoopConfig, fit
 
 SEED = 7

@@ -81,5 +81,5 @@ def test_side_by_side_follows_the_usable_cpus(monkeypatch):
     assert CpuConfig(threads_per_run=2).side_by_side() == 2
     assert CpuConfig(threads_per_run=8).side_by_side() == 1
     assert CpuConfig(parallel_runs=3).side_by_side() == 3
-    with pytest.raises(ValueError, match="threads_per_run must be ≥ 1"):
+    with pytest.raises(ValueError, match="threads_per_run must be >= 1"):
         CpuConfig(threads_per_run=0)

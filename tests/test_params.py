@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.params import bos_query_count, composition_alpha, dataset_spec, load_params, stage_section
+from pipeline_lib.params import bos_query_count, composition_alpha, dataset_spec, stage_section
+from pipeline_lib.schema import load_params
 
 PARAMS = {
     "alpha": None,

@@ -10,26 +10,13 @@ from typing import get_args
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from pipeline_lib.declare import Device, check_declared, param
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.params import dataset_spec, load_params, stage_section, validate_params
-from pipeline_lib.schema import (
-    OVERRIDABLE,
-    BaselineLoss,
-    BaselineModel,
-    BosQueryInit,
-    EmbedDtype,
-    EtegrecSchedule,
-    Params,
-    ProtocolName,
-    SiaSpace,
-    Source,
-    TableFormat,
-    TextField,
-    TokenizerMethod,
-    TokenizerVariant,
-    Variant,
-)
+from pipeline_lib.params import dataset_spec, stage_section
+from pipeline_lib.schema import OVERRIDABLE, Params, load_params, section, validate_params
+from pipeline_lib.schema.base import BaselineModel, ProtocolName, TokenizerVariant, Variant
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -156,8 +143,8 @@ def test_committed_params_validate_for_every_dataset():
     assert set(params["catalog"]) >= {"demo", "scientific", "instrument", "game", "scientific2018"}
     for name in params["catalog"]:
         spec = dataset_spec(params, name)
-        for section, model in OVERRIDABLE.items():
-            model.model_validate(stage_section(params, spec, section))
+        for key, model in OVERRIDABLE.items():
+            model.model_validate(stage_section(params, spec, key))
     assert params["filter"] == PARAMS["filter"] and params["demo"]["n_users"] == PARAMS["demo"]["n_users"]
 
 
@@ -181,73 +168,69 @@ def test_s_override_with_a_typo_key_is_rejected(tmp_path):
 
 
 def test_schema_names_match_the_code():
-    from pipeline_lib.models.config import BOS_QUERY_INITS, SIA_SPACES
     from pipeline_lib.models.variants import VARIANTS
-    from pipeline_lib.params import SOURCES
     from pipeline_lib.protocol import PROTOCOLS
-    from pipeline_lib.reporting.table_vocabulary import FORMATS
+    from pipeline_lib.text.config import DTYPE_NAMES
     from pipeline_lib.text.embedding import DTYPES
-    from pipeline_lib.text.template import FIELDS
-    from pipeline_lib.tokenizer.objectives import METHODS
-    from pipeline_lib.training.etegrec import SCHEDULES
-    from pipeline_lib.training.sequential import ATTRIBUTE_MODELS, LOSSES, SEQUENTIAL_MODELS
+    from pipeline_lib.training.sequential import ATTRIBUTE_MODELS, SEQUENTIAL_MODELS
 
     own_tokenizer = {name for name, switches in VARIANTS.items() if switches.tokenizer}
-    pairs = [(Variant, VARIANTS), (TokenizerVariant, own_tokenizer), (TokenizerMethod, METHODS), (Source, SOURCES), (TableFormat, FORMATS), (EmbedDtype, DTYPES),
-             (TextField, FIELDS), (EtegrecSchedule, SCHEDULES), (ProtocolName, PROTOCOLS),
-             (BaselineLoss, LOSSES), (BaselineModel, {*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS}), (SiaSpace, SIA_SPACES), (BosQueryInit, BOS_QUERY_INITS)]
-    for literal, names in pairs:
-        assert set(get_args(literal)) == set(names)
+    pairs = [(get_args(Variant), VARIANTS), (get_args(TokenizerVariant), own_tokenizer), (DTYPE_NAMES, DTYPES),
+             (get_args(ProtocolName), PROTOCOLS), (get_args(BaselineModel), {*SEQUENTIAL_MODELS, *ATTRIBUTE_MODELS})]
+    for names, code in pairs:
+        assert set(names) == set(code)
 
 
-def test_schema_defaults_match_the_config_dataclasses():
-    from pipeline_lib.ci.gate import GateConfig
-    from pipeline_lib.data.demo import DemoConfig
-    from pipeline_lib.evaluation import DecodeConfig
-    from pipeline_lib.models.config import (
-        AlignmentConfig,
-        BERT4RecConfig,
-        CaserConfig,
-        FDSAConfig,
-        GenRecConfig,
-        GRU4RecConfig,
-        S3RecConfig,
-        SASRecConfig,
-    )
-    from pipeline_lib.parallel import CpuConfig
-    from pipeline_lib.reporting.tables import TablesConfig
-    from pipeline_lib.reporting.tsne import Figure4Config
-    from pipeline_lib.tokenizer.objectives import CostConfig, LetterConfig
-    from pipeline_lib.tokenizer.rqvae import RQVAEConfig
-    from pipeline_lib.tokenizer.training import TrainConfig
-    from pipeline_lib.training.etegrec import JointOptimConfig
-    from pipeline_lib.training.generative import OptimConfig
-    from pipeline_lib.training.sequential import BaselineConfig
+@dataclasses.dataclass(frozen=True)
+class _Toy:
+    """A config with one resolved field (not a params key), declared keys of each kind and a cross-field rule."""
+
+    n_items: int
+    size: int = param(8, ge=1, description="a size")
+    rate: float = param(0.5, ge=0, lt=1, description="a rate")
+    ks: tuple[int, ...] = param((5, 10), items={"ge": 1}, min_length=1, description="cut-offs")
+    cap: int | None = param(None, ge=1, description="optional")
+    device: Device = param("auto", description="where")
+
+    def __post_init__(self) -> None:
+        check_declared(self)
+
+    def check(self) -> None:
+        if self.cap is not None and max(self.ks) > self.cap:
+            raise ValueError(f"cap ({self.cap}) must be at least max(ks) ({max(self.ks)})")
+
+
+def test_a_declared_field_is_a_schema_key_with_its_type_default_limits_and_description():
+    toy = section(_Toy, "ToySection", "toy")
+    assert set(toy.model_fields) == {"size", "rate", "ks", "cap", "device"}  # n_items is not a params key
+    assert toy().model_dump() == {"size": 8, "rate": 0.5, "ks": [5, 10], "cap": None, "device": "auto"}
+    assert toy.model_fields["size"].description == "a size"
+    for bad in ({"size": 0}, {"rate": 1.0}, {"ks": []}, {"ks": [0]}, {"size": "8"}, {"rate": True},
+                {"device": "gpu"}, {"cap": 5, "ks": [10]}, {"unknown": 1}):
+        with pytest.raises(ValidationError):
+            toy.model_validate(bad)
+    assert toy.model_validate({"rate": "1e-1"}).rate == 0.1  # a float key reads YAML's exponent strings
+    with pytest.raises(ValueError, match="size must be >= 1, got 0"):
+        _Toy(n_items=3, size=0)
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\), got 1.0"):
+        _Toy(n_items=3, rate=1.0)
+    with pytest.raises(ValueError, match=r"cap \(5\) must be at least max\(ks\) \(10\)"):
+        _Toy(n_items=3, cap=5)
+
+
+def test_every_config_key_is_declared_once():
+    """A section built from a config has exactly that config's declared fields (plus the stage's own keys), with
+    the config's defaults, so a new ``param()`` in a config is a params key without a second declaration."""
+    from pipeline_lib.declare import declared
+    from pipeline_lib.models.config import GenRecConfig, SASRecConfig
+    from pipeline_lib.training.config import OptimConfig
 
     defaults = Params().model_dump()
-    sections = [
-        (defaults["train"], OptimConfig), (defaults["evaluate"], DecodeConfig), (defaults["model"], GenRecConfig),
-        (defaults["tokenize"]["model"], RQVAEConfig), (defaults["tokenize"]["train"], TrainConfig),
-        (defaults["tokenize"]["letter"], LetterConfig), (defaults["tokenize"]["cost"], CostConfig),
-        (defaults["baselines"], BaselineConfig), (defaults["baselines"]["sasrec"], SASRecConfig),
-        (defaults["baselines"]["gru4rec"], GRU4RecConfig), (defaults["baselines"]["bert4rec"], BERT4RecConfig),
-        (defaults["baselines"]["caser"], CaserConfig), (defaults["etegrec"], JointOptimConfig),
-        (defaults["baselines"]["gru4rec"], GRU4RecConfig), (defaults["baselines"]["fdsa"], FDSAConfig),
-        (defaults["baselines"]["s3rec"], S3RecConfig), (defaults["etegrec"], JointOptimConfig),
-        (defaults["etegrec"], AlignmentConfig), (defaults["etegrec"]["backbone"], GenRecConfig),
-        (defaults["figures"], Figure4Config), (defaults["tables"], TablesConfig), (defaults["gate"], GateConfig),
-        (defaults["demo"], DemoConfig), (defaults["cpu"], CpuConfig),
-    ]
-    for section, config in sections:
-        for f in dataclasses.fields(config):
-            if f.name not in section or (config is DemoConfig and f.name == "seed"):
-                continue
-            if config is DecodeConfig and f.name == "beam_size":  # null = the protocol's; decor's 50 = the default
-                assert section[f.name] is None and f.default == 50
-                continue
-            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-            value = section[f.name]
-            assert (tuple(value) if isinstance(default, tuple) else value) == default, (config.__name__, f.name)
+    for config, values, own in ((GenRecConfig, defaults["model"], set()), (OptimConfig, defaults["train"], {"device"}),
+                                (SASRecConfig, defaults["baselines"]["sasrec"], {"lr"})):
+        names = {f.name for f in declared(config)}
+        assert set(values) == names | own
+        assert all(values[f.name] == f.default for f in declared(config))
 
 
 def test_stage_with_a_bad_value_exits_2_with_one_line_and_writes_nothing(tmp_path):

@@ -20,7 +20,8 @@ from transformers import T5ForConditionalGeneration
 from pipeline_lib.device import autocast
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
-from pipeline_lib.training.generative import OptimConfig, TrainData
+from pipeline_lib.training.config import OptimConfig
+from pipeline_lib.training.generative import TrainData
 
 TrainBatch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 """``(input_ids [B, S], attention_mask [B, S], labels [B, levels])`` of one padded training batch."""

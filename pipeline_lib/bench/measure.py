@@ -24,7 +24,8 @@ from pipeline_lib.evaluation import DecodeConfig, rank_generative
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.hf_t5 import hf_t5_model
 from pipeline_lib.tokenizer.vocab import history_tokens
-from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, TrainData
+from pipeline_lib.training.config import OptimConfig
+from pipeline_lib.training.generative import GenerativeTrainer, TrainData
 
 Reference = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 """A reference decoder: catalogue semantic IDs [n, L] → (items, scores) [users, top_k]."""

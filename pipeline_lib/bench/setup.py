@@ -13,13 +13,14 @@ from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthet
 from pipeline_lib.data.store import read_split
 from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.models.config import GenRecConfig
-from pipeline_lib.models.variants import dataset_variant_config
-from pipeline_lib.params import dataset_spec, load_params, make_config, stage_section
+from pipeline_lib.params import dataset_spec, make_config, stage_section
 from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.protocol import decode_settings
+from pipeline_lib.schema import load_params
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
-from pipeline_lib.training.generative import OptimConfig, TrainData, generative_data
+from pipeline_lib.training.config import OptimConfig
+from pipeline_lib.training.generative import TrainData, dataset_variant_config, generative_data
 
 
 @dataclass(frozen=True)

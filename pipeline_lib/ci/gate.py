@@ -28,67 +28,23 @@ missing metric, 2 = bad input.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
+from pipeline_lib.ci.gate_config import BOTH, HIGHER, GateConfig
 from pipeline_lib.cli import run_stage
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json, write_json
-from pipeline_lib.params import load_params, make_config
+from pipeline_lib.params import make_config
+from pipeline_lib.schema import load_params
 
 METRICS_DIR = Path("reports") / "metrics"
-HIGHER, LOWER, BOTH = "higher", "lower", "both"
 FAILING = ("regressed", "changed", "missing")
-
-
-@dataclass(frozen=True)
-class GateConfig:
-    """The ``gate`` section of params.yaml (see the module docstring for the rules)."""
-
-    baseline: str = ".ci/baseline.json"
-    default_tolerance: float = 0.02
-    tolerances: dict[str, float] = field(
-        default_factory=lambda: {"max_collision_group": 1.0, "recall@": 0.03, "ndcg@": 0.03, "utilization": 0.05}
-    )
-    higher_is_better: tuple[str, ...] = ("recall@", "ndcg@", "utilization")
-    lower_is_better: tuple[str, ...] = ("loss", "mse", "collision")
-    ignore: tuple[str, ...] = ("seconds", "wall_", "epochs", "best_epoch", "processes")
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.tolerances, dict):
-            raise TypeError(f"tolerances must map patterns to numbers, got {self.tolerances!r}")
-        for name in ("higher_is_better", "lower_is_better", "ignore"):
-            patterns = getattr(self, name)
-            if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
-                raise TypeError(f"{name} must be a list of patterns, got {patterns!r}")
-        for pattern, tolerance in {"default_tolerance": self.default_tolerance, **self.tolerances}.items():
-            if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance >= 0:
-                raise ValueError(f"tolerance for {pattern!r} must be a number ≥ 0, got {tolerance!r}")
-
-    def ignored(self, key: str) -> bool:
-        return any(_matches(p, key) for p in self.ignore)
-
-    def tolerance(self, key: str) -> float:
-        return float(next((t for p, t in self.tolerances.items() if _matches(p, key)), self.default_tolerance))
-
-    def direction(self, key: str) -> str:
-        if any(_matches(p, key) for p in self.higher_is_better):
-            return HIGHER
-        if any(_matches(p, key) for p in self.lower_is_better):
-            return LOWER
-        return BOTH
-
-
-def _matches(pattern: str, key: str) -> bool:
-    if any(c in pattern for c in "*?["):
-        return fnmatch.fnmatchcase(key, pattern)
-    return pattern in key
 
 
 def gate_config(params: dict[str, Any], params_path: str | Path = "params.yaml") -> GateConfig:

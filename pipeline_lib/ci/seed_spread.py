@@ -24,11 +24,12 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from pipeline_lib.ci.gate import GateConfig, collect_metrics, gate_config
+from pipeline_lib.ci.gate import collect_metrics, gate_config
+from pipeline_lib.ci.gate_config import GateConfig
 from pipeline_lib.cli import run_stage
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path, read_json, write_json
-from pipeline_lib.params import load_params
+from pipeline_lib.schema import load_params
 
 SPREAD_DIR = Path("reports") / "ci" / "seed_spread"
 _SEED_FILE = re.compile(r"seed_(-?\d+)\.json$")

@@ -35,8 +35,7 @@ def iter_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     """Yield (1-based line number, raw line) of a plain or gzipped text file; corruption → one-line error."""
     try:
         with _open(path) as fh:
-            for number, line in enumerate(fh, start=1):
-                yield number, line
+            yield from enumerate(fh, start=1)
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as err:
         raise PipelineInputError(path, f"unreadable or truncated gzip ({err})") from None
 

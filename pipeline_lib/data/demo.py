@@ -31,7 +31,7 @@ import json
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +50,20 @@ from pipeline_lib.data.demo_words import (
     USES,
 )
 from pipeline_lib.data.sources import DEMO_CATEGORY
+from pipeline_lib.declare import param
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path
 
 _ID_ALPHABET = np.array(list(string.ascii_uppercase + string.digits))
 _DAY_MS = 86_400_000
-_START_MS = int(datetime(2016, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
+_START_MS = int(datetime(2016, 1, 1, tzinfo=UTC).timestamp() * 1000)
 _START_SPAN_MS = 5 * 365 * _DAY_MS
 _MAX_SEQ_LEN = 60
 _MAX_TRIES = 20
+
+
+def _rate(default: float, description: str) -> float:
+    return param(default, ge=0, le=1, description=description)
 
 
 @dataclass(frozen=True)
@@ -68,24 +73,26 @@ class DemoConfig:
     Defaults give about 1,500 users, 400 items and 15,000 interactions after 5-core filtering.
     """
 
-    n_users: int = 1700  # users generated, before filtering
-    n_items: int = 440  # reviewable items generated, before filtering
-    n_meta_only_items: int = 12  # extra items with a metadata row but no review
-    n_top_categories: int = 6
-    n_subcategories: int = 5  # per top category
-    mean_seq_len: float = 10.0  # mean reviews of a regular user (at least 5 each)
-    short_user_rate: float = 0.1  # users with 1-4 reviews, removed by 5-core filtering
-    rare_item_rate: float = 0.1  # items reachable only through noise steps (most fall below 5 reviews)
-    noise_rate: float = 0.1  # step picks a uniformly random item
-    short_user_noise_rate: float = 0.5  # the same for short users: casual buyers reach the long tail
-    copurchase_rate: float = 0.3  # step picks the previous item's co-purchase partner
-    category_switch_rate: float = 0.15  # step jumps to a top category drawn from the user's preferences
-    chain_rate: float = 0.55  # subcategory transition follows the chain edge
-    zipf_exponent: float = 1.0  # popularity skew within a subcategory
-    preference_concentration: float = 0.3  # Dirichlet concentration of users' top-category preferences
-    duplicate_rate: float = 0.03  # users who review an earlier item again, later
-    tie_rate: float = 0.03  # review shares the previous review's timestamp
-    seed: int = 2025
+    n_users: int = param(1700, ge=1, description="users generated, before filtering")
+    n_items: int = param(440, ge=1, description="reviewable items generated, before filtering")
+    n_meta_only_items: int = param(12, ge=0, description="extra items with a metadata row but no review")
+    n_top_categories: int = param(6, ge=1, description="top-level categories (at most the taxonomy's)")
+    n_subcategories: int = param(5, ge=2, description="subcategories per top category")
+    mean_seq_len: float = param(10.0, gt=5, description="mean reviews of a regular user (items; at least 5 each)")
+    short_user_rate: float = _rate(0.1, "share of users with 1-4 reviews (removed by 5-core filtering)")
+    rare_item_rate: float = _rate(0.1, "share of items reachable only through noise steps")
+    noise_rate: float = _rate(0.1, "probability that a step picks a uniformly random item")
+    short_user_noise_rate: float = _rate(0.5, "the same for short users: casual buyers reach the long tail")
+    copurchase_rate: float = _rate(0.3, "probability that a step picks the previous item's partner")
+    category_switch_rate: float = _rate(0.15, "probability that a step jumps to another top category")
+    chain_rate: float = _rate(0.55, "probability that a subcategory transition follows the chain edge")
+    zipf_exponent: float = param(1.0, ge=0, description="popularity skew within a subcategory")
+    preference_concentration: float = param(
+        0.3, gt=0, description="Dirichlet concentration of users' top-category preferences"
+    )
+    duplicate_rate: float = _rate(0.03, "share of users who review an earlier item again")
+    tie_rate: float = _rate(0.03, "probability that a review shares the previous timestamp")
+    seed: int = 2025  # params.yaml's demo.seed, or the top-level seed when that is null (demo_config)
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -37,7 +37,8 @@ import yaml
 
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json, write_json
-from pipeline_lib.params import dataset_spec, stage_section, validate_params
+from pipeline_lib.params import dataset_spec, stage_section
+from pipeline_lib.schema import validate_params
 
 VARIANTS: tuple[str, ...] = ("tiger", "decor")
 PREPARED: tuple[str, ...] = ("raw", "filtered", "embed")  # stage outputs built on a CPU and carried to the device
@@ -148,7 +149,8 @@ def smoke_train(device: str) -> float:
     from pipeline_lib.evaluation import DecodeConfig
     from pipeline_lib.models.config import GenRecConfig
     from pipeline_lib.models.generative import GenerativeRecommender
-    from pipeline_lib.training.generative import OptimConfig, generative_data, train_generative
+    from pipeline_lib.training.config import OptimConfig
+    from pipeline_lib.training.generative import generative_data, train_generative
 
     began = time.perf_counter()
     where = resolve_device(device)

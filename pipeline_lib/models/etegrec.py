@@ -30,9 +30,10 @@ from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_tensors, write_json, write_tensors
 from pipeline_lib.models.config import SIA_SPACES, AlignmentConfig, GenRecConfig
 from pipeline_lib.models.generative import GenerativeRecommender
+from pipeline_lib.tokenizer.config import RQVAEConfig
 from pipeline_lib.tokenizer.losses import SQLoss, sq_loss
 from pipeline_lib.tokenizer.quantizer import Quantized
-from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig, RQVAEOutput
+from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEOutput
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
 
 FORMAT = "decor-repro/etegrec/v1"

@@ -11,7 +11,6 @@ import torch
 from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.hf_t5 import HFTiger
-from pipeline_lib.params import DatasetSpec, bos_query_count, composition_alpha, stage_section
 
 
 @dataclass(frozen=True)
@@ -69,19 +68,4 @@ def variant_config(
         composition=switches.composition,
         alpha=alpha if switches.composition else 0.0,
         bos_queries=bos_queries if switches.bos else 0,
-    )
-
-
-def dataset_variant_config(
-    variant: str, params: dict[str, Any], spec: DatasetSpec, codebooks: torch.Tensor
-) -> GenRecConfig:
-    """The variant as params.yaml sets it for one dataset: the ``model`` section with the dataset's
-    overrides, α and N from the top level or Table 5, and the tokenizer's codebook shape [L, K, d]."""
-    return variant_config(
-        variant,
-        stage_section(params, spec, "model"),
-        composition_alpha(params, spec),
-        bos_query_count(params, spec),
-        code_dim=codebooks.shape[2],
-        codebook_size=codebooks.shape[1],
     )

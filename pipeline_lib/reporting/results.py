@@ -27,6 +27,7 @@ from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json
 from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.protocol import PROTOCOLS
+from pipeline_lib.reporting.config import PAPER_VERSIONS
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.yaml")
 TABLE_NAMES = ("table1", "table2", "table3", "table4")
@@ -132,9 +133,6 @@ class DatasetResults:
     missing_evals: dict[str, tuple[Path, ...]] = field(default_factory=dict)
     missing_ranks: dict[str, tuple[Path, ...]] = field(default_factory=dict)
     not_converged: dict[str, tuple[int, ...]] = field(default_factory=dict)
-
-
-PAPER_VERSIONS = ("camera_ready", "arxiv")  # DECOR's SIGIR'26 camera-ready | its arXiv text (/work/shared/papers/decor.md)
 
 
 def _paper_row(

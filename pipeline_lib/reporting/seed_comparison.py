@@ -22,10 +22,10 @@ from tabulate import tabulate
 
 from pipeline_lib.cli import run_stage
 from pipeline_lib.io import atomic_path
-from pipeline_lib.params import load_params
 from pipeline_lib.reporting.results import DatasetResults, Measured, collect_results
 from pipeline_lib.reporting.significance import welch_t_test
 from pipeline_lib.reporting.table_vocabulary import BASELINE_RUNS, MEASURES
+from pipeline_lib.schema import load_params
 
 DEFAULT_METRICS = ("ndcg@10", "recall@10")
 TEST_METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")

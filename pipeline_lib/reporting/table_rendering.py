@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 
 from pipeline_lib.io import atomic_path
+from pipeline_lib.reporting.config import FORMATS
 from pipeline_lib.reporting.table_vocabulary import (
-    FORMATS,
     LEGEND,
     MEASURED,
     MEASURES,

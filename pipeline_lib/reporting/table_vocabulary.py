@@ -18,8 +18,6 @@ MEASURED, MISSING, REPORTED, NOT_RUN = "measured", "missing", "reported", "not r
 SEQUENTIAL_RUNS = ("sasrec", "gru4rec", "bert4rec", "caser", "fdsa", "s3rec")
 BASELINE_RUNS = (*SEQUENTIAL_RUNS, "etegrec", "popularity")
 DECOR_RUN = "decor"
-FORMATS = ("md", "tex", "csv")
-DEFAULT_PAPER_COLUMNS = {"scientific": "Scientific", "instrument": "Instrument", "game": "Game"}
 # Rows of ours with no paper counterpart, appended to a paper table.
 EXTRA_ROWS = {"table1": (PaperRow("Popularity", "popularity", "Floor (ours only)", {}),)}
 # Columns of ours with no paper counterpart, appended to a paper table (composition variants only; no marks).

@@ -35,7 +35,7 @@ the seed-averaged per-user metrics (``*U``); see ``pipeline_lib.reporting.signif
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +43,9 @@ import pandas as pd
 
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.params import make_config
+from pipeline_lib.reporting.config import TablesConfig
 from pipeline_lib.reporting.results import (
     CUSTOM,
-    PAPER_VERSIONS,
     STATS_RUN,
     TOKENIZER_RUN,
     DatasetResults,
@@ -61,11 +61,9 @@ from pipeline_lib.reporting.significance import TTest, WelchTest, compare_runs, 
 from pipeline_lib.reporting.table_vocabulary import (
     BASELINE_RUNS,
     DECOR_RUN,
-    DEFAULT_PAPER_COLUMNS,
     EXTRA_COLUMNS,
     EXTRA_ROWS,
     FIGURE3_NOTE,
-    FORMATS,
     LAYOUTS,
     MEASURED,
     MEASURES,
@@ -83,26 +81,6 @@ from pipeline_lib.reporting.table_vocabulary import (
     TITLES,
     Layout,
 )
-
-
-@dataclass(frozen=True)
-class TablesConfig:
-    """params.yaml ``tables``: our dataset → paper column, the level of both t-tests, the formats written."""
-
-    paper_columns: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PAPER_COLUMNS))
-    significance_level: float = 0.05
-    formats: tuple[str, ...] = FORMATS
-    paper_version: str = "camera_ready"  # whose numbers the paper columns show (results.PAPER_VERSIONS)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "formats", tuple(self.formats))
-        unknown = set(self.formats) - set(FORMATS)
-        if unknown:
-            raise ValueError(f"unknown formats {sorted(unknown)}; known: {', '.join(FORMATS)}")
-        if not 0 < self.significance_level < 1:
-            raise ValueError(f"significance_level must be in (0, 1), got {self.significance_level}")
-        if self.paper_version not in PAPER_VERSIONS:
-            raise ValueError(f"paper_version must be one of {', '.join(PAPER_VERSIONS)}, got {self.paper_version!r}")
 
 
 @dataclass(frozen=True)

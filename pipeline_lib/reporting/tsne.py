@@ -39,19 +39,6 @@ from pipeline_lib.tokenizer.vocab import history_tokens
 
 
 @dataclass(frozen=True)
-class Figure4Config:
-    """The optional ``figures`` section of params.yaml."""
-
-    prefix_length: int = 2  # tokens in the prefix; the paper's (1, 276) has two
-    max_users: int = 300
-    perplexity: float = 30.0
-
-    def __post_init__(self) -> None:
-        if self.prefix_length < 1 or self.max_users < 1 or self.perplexity <= 0:
-            raise ValueError("prefix_length and max_users must be ≥ 1, perplexity > 0")
-
-
-@dataclass(frozen=True)
 class PrefixCase:
     """Figure 4's vectors for one prefix (see the module docstring)."""
 

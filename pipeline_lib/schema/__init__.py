@@ -22,40 +22,23 @@ optional but the same types and ranges. Only those sections can be overridden pe
 others (``filter``, ``embed``, ``download``, …) are read as they are by their stages. The merged
 section of each dataset (section < profile < overrides) is validated against the full model too.
 
-To add a key: add a field to its section class (with a description and the default the code
-uses); the partial override models follow automatically.
+One declaration per parameter: a section whose stage builds a config dataclass (``model`` → ``GenRecConfig``,
+``train`` → ``OptimConfig``, ``baselines.sasrec`` → ``SASRecConfig``, …) is assembled by :func:`section` from
+that dataclass's fields declared with :func:`pipeline_lib.declare.param` (type, default, limits, description,
+beside the code that uses them; the configs live in torch-free modules such as ``models/config.py``), plus the
+keys a stage reads itself (``device``). Sections without a config (``download``, ``filter``, ``tokenize``'s
+``method``, the top level, the catalogue) are declared here. To add a key: add it to params.yaml and declare it
+once, in its config (``x: int = param(3, ge=1, description="…")``) or its section here; the full and the partial
+override models follow.
 
-Modules, each importing only those above it: ``base`` (the ``Literal`` names, field types, validators, the
-``Section`` bases, :func:`partial`); ``data`` (demo, download, filter, embed); ``training`` (model, train,
-evaluate, cpu, stopping); ``tokenizer`` (tokenize); ``baselines`` (baselines, etegrec); ``reports`` (tables,
-figures, gate); ``whole_file`` (:class:`Params`, the catalogue, the overrides, :func:`params_error`). This
-package exposes all of their public names.
+Modules, each importing only those above it: ``base`` (field types, validators, the ``Section`` bases,
+:func:`section`, :func:`partial`); ``training`` (model, train, evaluate, cpu, stopping); ``tokenizer``
+(tokenize); ``data`` (demo, download, filter, embed); ``baselines`` (baselines, etegrec); ``reports`` (tables,
+figures, gate); ``whole_file`` (:class:`Params`, the catalogue, the overrides, :func:`params_error`); ``loading``
+(:func:`load_params`, :func:`validate_params`). This package exposes their public names.
 """
 
-from pipeline_lib.schema.base import (
-    BaselineLoss,
-    BaselineModel,
-    BosQueryInit,
-    BosStatic,
-    Device,
-    EmbedDtype,
-    EtegrecSchedule,
-    FeedForward,
-    Float,
-    PartialSection,
-    ProtocolName,
-    Section,
-    Sha256,
-    SiaSpace,
-    Source,
-    TableFormat,
-    TextField,
-    TokenizerMethod,
-    TokenizerVariant,
-    Url,
-    Variant,
-    partial,
-)
+from pipeline_lib.schema.base import Device, Float, PartialSection, Section, Sha256, Url, partial, section
 from pipeline_lib.schema.baselines import (
     BaselinesSection,
     BERT4RecSection,
@@ -66,17 +49,9 @@ from pipeline_lib.schema.baselines import (
     S3RecSection,
     SASRecSection,
 )
-from pipeline_lib.schema.data import (
-    DemoSection,
-    DownloadSection,
-    EmbedSection,
-    FilterSection,
-)
-from pipeline_lib.schema.reports import (
-    FiguresSection,
-    GateSection,
-    TablesSection,
-)
+from pipeline_lib.schema.data import DemoSection, DownloadSection, EmbedSection, FilterSection
+from pipeline_lib.schema.loading import load_params, validate_params
+from pipeline_lib.schema.reports import FiguresSection, GateSection, TablesSection
 from pipeline_lib.schema.tokenizer import (
     CostSection,
     LetterSection,
@@ -92,66 +67,14 @@ from pipeline_lib.schema.training import (
     StoppingSection,
     TrainSection,
 )
-from pipeline_lib.schema.whole_file import (
-    OVERRIDABLE,
-    CatalogEntry,
-    Overrides,
-    Params,
-    params_error,
-)
+from pipeline_lib.schema.whole_file import OVERRIDABLE, CatalogEntry, Overrides, Params, params_error
 
 __all__ = [
-    "BERT4RecSection",
-    "BackboneSection",
-    "BaselineLoss",
-    "BaselineModel",
-    "BaselinesSection",
-    "BosQueryInit",
-    "BosStatic",
-    "CaserSection",
-    "CatalogEntry",
-    "CostSection",
-    "CpuSection",
-    "DemoSection",
-    "Device",
-    "DownloadSection",
-    "EmbedDtype",
-    "EmbedSection",
-    "EtegrecSchedule",
-    "EtegrecSection",
-    "EvaluateSection",
-    "FDSASection",
-    "FeedForward",
-    "FiguresSection",
-    "FilterSection",
-    "Float",
-    "GRU4RecSection",
-    "GateSection",
-    "LetterSection",
-    "ModelSection",
-    "OVERRIDABLE",
-    "Overrides",
-    "Params",
-    "PartialSection",
-    "ProtocolName",
-    "RQVAESection",
-    "S3RecSection",
-    "SASRecSection",
-    "Section",
-    "Sha256",
-    "SiaSpace",
-    "Source",
-    "StoppingSection",
-    "TableFormat",
-    "TablesSection",
-    "TextField",
-    "TokenizeSection",
-    "TokenizerMethod",
-    "TokenizerTrainSection",
-    "TokenizerVariant",
-    "TrainSection",
-    "Url",
-    "Variant",
-    "params_error",
-    "partial",
+    "BERT4RecSection", "BackboneSection", "BaselinesSection", "CaserSection", "CatalogEntry", "CostSection",
+    "CpuSection", "DemoSection", "Device", "DownloadSection", "EmbedSection", "EtegrecSection", "EvaluateSection",
+    "FDSASection", "FiguresSection", "FilterSection", "Float", "GRU4RecSection", "GateSection", "LetterSection",
+    "ModelSection", "OVERRIDABLE", "Overrides", "Params", "PartialSection", "RQVAESection", "S3RecSection",
+    "SASRecSection", "Section", "Sha256", "StoppingSection", "TablesSection", "TokenizeSection",
+    "TokenizerTrainSection", "TrainSection", "Url", "load_params", "params_error", "partial", "section",
+    "validate_params",
 ]

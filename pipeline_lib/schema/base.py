@@ -25,25 +25,16 @@ from pydantic import (
 )
 
 from pipeline_lib.declare import PARAM, Param, declared
+from pipeline_lib.declare import Device as DeclaredDevice
 
-# The names the code knows (tests check them against the code's own tables).
-Source = Literal["demo", "benchmark", "raw", "lcrec"]  # pipeline_lib.data.sources
+# The values of top-level keys (the other names the code knows are declared beside their code, e.g. models.config;
+# tests check these against the code's own tables).
 Variant = Literal[  # models.variants
     "tiger", "tokcomp", "tokcomp_bos", "pretrained", "pretrained_tokcomp", "decor", "letter", "cost", "tiger_hf"
 ]
 TokenizerVariant = Literal["letter", "cost"]  # the variants on their own tokenizer (models.variants, .tokenizer)
 BaselineModel = Literal["sasrec", "gru4rec", "bert4rec", "caser", "fdsa", "s3rec"]  # training.sequential's SEQUENTIAL_ + ATTRIBUTE_MODELS
-TokenizerMethod = Literal["rqvae", "letter", "cost"]  # tokenizer.objectives.METHODS
-TextField = Literal["title", "brand", "main_category", "categories", "features", "description", "details"]
-EmbedDtype = Literal["float32", "float16"]
-FeedForward = Literal["relu", "gelu", "gelu_new", "silu", "gated-relu", "gated-gelu", "gated-gelu_new", "gated-silu"]
-BaselineLoss = Literal["ce", "bce"]
 ProtocolName = Literal["decor", "etegrec"]  # pipeline_lib.protocol.PROTOCOLS
-EtegrecSchedule = Literal["alternate", "joint", "frozen"]
-SiaSpace = Literal["input", "latent"]
-BosQueryInit = Literal["normal", "token_scale"]  # models.generative
-BosStatic = Literal["zero", "learned"]  # models.generative
-TableFormat = Literal["md", "tex", "csv"]
 
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
@@ -117,7 +108,7 @@ def partial(model: type[Section]) -> type[PartialSection]:
 
 
 def section(
-    config: type,
+    config: type | tuple[type, ...],
     name: str,
     doc: str,
     *,
@@ -130,10 +121,10 @@ def section(
     or list → a YAML list), default, limits and description; ``extra``: keys a stage reads itself (name →
     (type, ``Field``)); ``nested``: sub-sections (name → section model). ``config.check`` (cross-field rules),
     when present, validates the section too."""
-    hints = get_type_hints(config, include_extras=True)
+    configs = config if isinstance(config, tuple) else (config,)
     wanted = None if only is None else set(only)
     fields: dict[str, Any] = {}
-    for f in declared(config):
+    for owner, f in ((c, f) for c in configs for f in declared(c)):
         if wanted is not None and f.name not in wanted:
             continue
         spec: Param = f.metadata[PARAM]
@@ -144,18 +135,24 @@ def section(
             factory = f.default_factory
             info = Field(default_factory=lambda factory=factory: _plain(factory()), description=spec.description,
                          **spec.limits)
-        fields[f.name] = (_schema_type(hints[f.name], spec.items), info)
+        hint = get_type_hints(owner, include_extras=True)[f.name]
+        fields[f.name] = (_schema_type(hint, spec.items), info)
     fields |= extra or {}
     fields |= {key: (model, Field(default_factory=model)) for key, model in (nested or {}).items()}
-    validators = {}
-    check = getattr(config, "check", None)
-    if check is not None:
-        def _check(self: Section) -> Section:
-            check(self)
-            return self
+    checks = [c.check for c in configs if hasattr(c, "check")]
 
-        validators["check"] = model_validator(mode="after")(_check)
+    def _check(self: Section) -> Section:
+        for check in checks:
+            check(self)
+        return self
+
+    validators = {"check": model_validator(mode="after")(_check)} if checks else {}
     return create_model(name, __base__=Section, __doc__=doc, __validators__=validators, **fields)
+
+
+def device_key() -> tuple[Any, Any]:
+    """A stage's own ``device`` key (where it runs), for ``section(extra=…)``: its type and field."""
+    return Device, Field("auto", description="auto = cuda when present")
 
 
 def _plain(value: Any) -> Any:
@@ -171,6 +168,8 @@ def _schema_type(annotation: Any, items: dict[str, Any]) -> Any:
         return inner[0] | None if len(inner) == 1 and NoneType in args else Union[tuple(inner)]  # noqa: UP007
     if annotation is float:
         return Float
+    if annotation is DeclaredDevice:
+        return Device
     if origin in (tuple, list):
         element = _schema_type(args[0], {})
         return list[Annotated[element, Field(**items)] if items else element]
@@ -178,14 +177,6 @@ def _schema_type(annotation: Any, items: dict[str, Any]) -> Any:
         value = _schema_type(args[1], {})
         return dict[args[0], Annotated[value, Field(**items)] if items else value]
     return annotation
-
-
-def _probability(default: float, description: str) -> Any:
-    return Field(default, ge=0, le=1, description=description)
-
-
-def _dropout(default: float) -> Any:
-    return Field(default, ge=0, lt=1, description="dropout probability, in [0, 1)")
 
 
 def _show(value: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Self, Union, get_args, get_origin
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.params import Source
 from pipeline_lib.schema.base import (
     BaselineModel,
     Float,
@@ -16,7 +17,6 @@ from pipeline_lib.schema.base import (
     ProtocolName,
     Section,
     Sha256,
-    Source,
     TokenizerVariant,
     Variant,
     _shared_tokenizer,

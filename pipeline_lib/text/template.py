@@ -15,7 +15,6 @@ from html.parser import HTMLParser
 
 from pipeline_lib.data.meta import ItemMeta
 
-FIELDS = ("title", "brand", "main_category", "categories", "features", "description", "details")
 _LABELS = {
     "title": "Title",
     "brand": "Brand",
@@ -85,12 +84,6 @@ def _field_value(meta: ItemMeta, name: str) -> str:
         parts = [value]
     cleaned = [clean_text(p) for p in parts]
     return (" > " if name == "categories" else "; ").join(p for p in cleaned if p)
-
-
-def validate_fields(fields: list[str]) -> None:
-    unknown = [f for f in fields if f not in FIELDS]
-    if unknown or not fields:
-        raise ValueError(f"text fields must be a non-empty subset of {', '.join(FIELDS)}; got {fields}")
 
 
 def item_text(meta: ItemMeta, fields: list[str], max_chars: int) -> str:

@@ -7,28 +7,3 @@ code distributions via ``out.quant.code_probs()``, reconstruction), ``RQVAE.enco
 LETTER's and CoST's losses: :mod:`pipeline_lib.tokenizer.objectives` (``make_objective``, passed to
 ``train_rqvae``) with their terms in :mod:`pipeline_lib.tokenizer.contrastive`.
 """
-
-from pipeline_lib.tokenizer.losses import SQLoss, batch_loss, sq_loss
-from pipeline_lib.tokenizer.quantizer import Quantized, ResidualQuantizer
-from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig, RQVAEOutput, load_codebooks, load_rqvae, save_rqvae
-from pipeline_lib.tokenizer.semantic_ids import CollisionOverflowError, assign_semantic_ids
-from pipeline_lib.tokenizer.training import TrainConfig, new_rqvae, train_rqvae
-
-__all__ = [
-    "RQVAE",
-    "CollisionOverflowError",
-    "Quantized",
-    "RQVAEConfig",
-    "RQVAEOutput",
-    "ResidualQuantizer",
-    "SQLoss",
-    "TrainConfig",
-    "assign_semantic_ids",
-    "batch_loss",
-    "load_codebooks",
-    "load_rqvae",
-    "new_rqvae",
-    "save_rqvae",
-    "sq_loss",
-    "train_rqvae",
-]

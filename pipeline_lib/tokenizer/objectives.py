@@ -7,12 +7,11 @@ batch and lets it prepare each epoch (LETTER re-clusters its codebooks then, as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor, nn
 
 from pipeline_lib.tokenizer.codebooks import fit_kmeans
+from pipeline_lib.tokenizer.config import METHODS, CostConfig, LetterConfig
 from pipeline_lib.tokenizer.contrastive import (
     cluster_positives,
     cost_contrastive_loss,
@@ -21,51 +20,6 @@ from pipeline_lib.tokenizer.contrastive import (
 )
 from pipeline_lib.tokenizer.losses import SQLoss, batch_loss
 from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEOutput
-
-METHODS = ("rqvae", "letter", "cost")
-
-
-def _check_positive(config: object, names: tuple[str, ...], strict: bool) -> None:
-    for name in names:
-        value = getattr(config, name)
-        if not (value > 0 if strict else value >= 0):
-            raise ValueError(f"{name} must be {'>' if strict else '≥'} 0, got {value!r}")
-
-
-@dataclass(frozen=True)
-class LetterConfig:
-    """``tokenize.letter``: L_LETTER = L_Sem + α·L_CF + β·L_Div (LETTER eq. 6; equation number not
-    checked against the paper). Defaults: the official ``RQ-VAE/train_tokenizer.sh`` (α 0.01, β 1e-4)
-    and ``RQ-VAE/trainer.py`` (``constrained_km``: 10 clusters; ``main.py``'s ``--n_clusters`` is never
-    used); both temperatures 1 as the official losses have none. L_Sem is scaled as the official code
-    scales it (``letter_semantic_loss``), so α and β weigh L_CF and L_Div as they do there."""
-
-    cf_weight: float = 0.01  # α
-    div_weight: float = 1e-4  # β
-    n_clusters: int = 10  # k-means clusters of each codebook's codes (L_Div's positives)
-    cf_temperature: float = 1.0
-    div_temperature: float = 1.0
-
-    def __post_init__(self) -> None:
-        _check_positive(self, ("cf_weight", "div_weight"), strict=False)
-        _check_positive(self, ("cf_temperature", "div_temperature"), strict=True)
-        if not isinstance(self.n_clusters, int) or self.n_clusters < 2:
-            raise ValueError(f"n_clusters must be an integer ≥ 2, got {self.n_clusters!r}")
-
-
-@dataclass(frozen=True)
-class CostConfig:
-    """``tokenize.cost``: L_CoST = α·L_CL + L_RQ (CoST §3.2), plus ``mse_weight``·L_MSE (0 = the paper,
-    which replaces the reconstruction loss). Defaults: given as the paper's §4.1 (α 0.1, τ 0.1). The
-    section numbers and these values are not checked against the paper text."""
-
-    weight: float = 0.1  # α
-    temperature: float = 0.1  # τ
-    mse_weight: float = 0.0
-
-    def __post_init__(self) -> None:
-        _check_positive(self, ("weight", "mse_weight"), strict=False)
-        _check_positive(self, ("temperature",), strict=True)
 
 
 class Objective:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,46 +11,11 @@ from torch import Tensor, nn
 
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_tensors
+from pipeline_lib.tokenizer.config import RQVAEConfig
 from pipeline_lib.tokenizer.quantizer import Quantized, ResidualQuantizer
 
 FORMAT = "decor-repro/rqvae/v1"
 CODEBOOKS_KEY = "quantizer.codebooks"
-
-
-@dataclass(frozen=True)
-class RQVAEConfig:
-    """Shape of an RQ-VAE: MLP sizes, L codebooks of K codes of dimension d, and the commitment weight β.
-
-    ``hidden_dims`` are the encoder's hidden layer sizes (input_dim → hidden… → code_dim); the
-    decoder mirrors them. The default (512, 256) gives ETEGRec's 3-layer MLPs (4.1.4); ``code_dim``
-    equals the recommender's ``d_model`` because DECOR reuses the codebooks as token embeddings (eq. 9).
-    """
-
-    input_dim: int
-    hidden_dims: tuple[int, ...] = (512, 256)
-    code_dim: int = 128
-    levels: int = 3
-    codebook_size: int = 256
-    beta: float = 0.25
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden_dims", tuple(self.hidden_dims))
-        sizes = {"input_dim": self.input_dim, "code_dim": self.code_dim, "levels": self.levels}
-        sizes.update({f"hidden_dims[{i}]": h for i, h in enumerate(self.hidden_dims)})
-        for name, value in sizes.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.codebook_size, int) or self.codebook_size < 2:
-            raise ValueError(f"codebook_size must be an integer ≥ 2, got {self.codebook_size!r}")
-        if not self.beta >= 0:
-            raise ValueError(f"beta must be ≥ 0, got {self.beta!r}")
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> RQVAEConfig:
-        return cls(**json.loads(text))
 
 
 def mlp(dims: list[int]) -> nn.Sequential:

@@ -11,9 +11,7 @@ import torch
 from pipeline_lib.device import resolve_device
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.params import make_config
-from pipeline_lib.tokenizer.objectives import METHODS, CostConfig, LetterConfig
-from pipeline_lib.tokenizer.rqvae import RQVAEConfig
-from pipeline_lib.tokenizer.training import TrainConfig
+from pipeline_lib.tokenizer.config import METHODS, CostConfig, LetterConfig, RQVAEConfig, TrainConfig
 
 
 @dataclass(frozen=True)

@@ -9,38 +9,9 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from pipeline_lib.tokenizer.codebooks import kmeans_init, reseed_dead_codes
+from pipeline_lib.tokenizer.config import RQVAEConfig, TrainConfig
 from pipeline_lib.tokenizer.objectives import Objective
-from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings (``tokenize.train`` in params.yaml).
-
-    ``kmeans_init``: initialise each codebook by k-means on the residuals of the first batch
-    (enlarged to at least K items) before the first step. ``dead_code_window``: 0 keeps codes
-    as trained (TIGER); N > 0 re-seeds, after every N epochs but the last, each code that no
-    item chose during those N epochs onto the residual of a random item.
-    """
-
-    epochs: int = 3000
-    batch_size: int = 1024
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    kmeans_init: bool = True
-    dead_code_window: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.dead_code_window, int) or self.dead_code_window < 0:
-            raise ValueError(f"dead_code_window must be an integer ≥ 0, got {self.dead_code_window!r}")
-        if not self.lr > 0 or not self.weight_decay >= 0:
-            raise ValueError(f"need lr > 0 and weight_decay ≥ 0, got {self.lr!r} and {self.weight_decay!r}")
-        if not isinstance(self.kmeans_init, bool):
-            raise ValueError(f"kmeans_init must be true or false, got {self.kmeans_init!r}")
+from pipeline_lib.tokenizer.rqvae import RQVAE
 
 
 @dataclass

@@ -36,47 +36,11 @@ from pipeline_lib.models.config import AlignmentConfig, GenRecConfig
 from pipeline_lib.models.etegrec import ETEGRec, JointLosses, Phase
 from pipeline_lib.params import DatasetSpec, make_config, stage_section
 from pipeline_lib.protocol import Protocol, decode_settings
-from pipeline_lib.tokenizer.rqvae import RQVAEConfig
-from pipeline_lib.tokenizer.training import TrainConfig
+from pipeline_lib.tokenizer.config import RQVAEConfig, TrainConfig
 from pipeline_lib.tokenizer.vocab import history_tokens
+from pipeline_lib.training.config import JointOptimConfig
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 from pipeline_lib.training.stopping import stopping_rule
-
-SCHEDULES = ("alternate", "joint", "frozen")
-
-
-@dataclass(frozen=True)
-class JointOptimConfig:
-    """AdamW (weight decay 0.05, 4.1.5) per component, each with its own learning rate and warmup + cosine
-    schedule; an epoch counts toward a component's schedule only if it trains it. ``patience`` counts
-    validations, which happen once per cycle of ``cycle_epochs``, or every ``eval_every`` epochs when set
-    (``stopping.eval_every``: one rule for every model)."""
-
-    schedule: str = "alternate"
-    cycle_epochs: int = 2
-    recommender_lr: float = 5e-3
-    tokenizer_lr: float = 1e-4
-    weight_decay: float = 0.05
-    recommender_warmup_steps: int = 8000
-    tokenizer_warmup_steps: int = 4000
-    batch_size: int = 512
-    max_epochs: int = 400
-    patience: int = 15
-    eval_every: int | None = None  # epochs between validations; None = once per cycle
-    grad_clip: float = 1.0
-    bf16: bool = True
-
-    def __post_init__(self) -> None:
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        if self.cycle_epochs < 2:
-            problem = "a tokenizer epoch, then recommender epochs"
-            raise ValueError(f"cycle_epochs must be ≥ 2 ({problem}), got {self.cycle_epochs}")
-        for name in ("batch_size", "max_epochs", "patience", "eval_every"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
-        if not (self.recommender_lr > 0 and self.tokenizer_lr > 0 and self.weight_decay >= 0 and self.grad_clip > 0):
-            raise ValueError("need positive learning rates and grad_clip, and weight_decay ≥ 0")
 
 
 def epoch_phase(epoch: int, schedule: str, cycle_epochs: int) -> Phase:

@@ -29,38 +29,16 @@ from pipeline_lib.device import autocast
 from pipeline_lib.distributed import Distributed
 from pipeline_lib.evaluation import DecodeConfig, composition_diagnostics, flat_diagnostics, rank_generative
 from pipeline_lib.metrics import ranking_metrics
+from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.hf_t5 import HFTiger
+from pipeline_lib.models.variants import variant_config
+from pipeline_lib.params import DatasetSpec, bos_query_count, composition_alpha, stage_section
 from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
+from pipeline_lib.training.config import OptimConfig
 from pipeline_lib.training.diagnostics import StepDiagnostics
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 from pipeline_lib.training.weight_decay import param_groups
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    """The ``train`` section: DECOR Table 5 (AdamW, lr 3e-3, wd 0.05, 10k warmup, cosine, clip 1.0, batch 256)."""
-
-    batch_size: int = 256
-    lr: float = 3e-3
-    weight_decay: float = 0.05
-    warmup_steps: int = 10_000
-    warmup_epochs: float | None = None  # when set, the warm-up lasts this many epochs instead of warmup_steps
-    max_epochs: int = 200
-    patience: int = 20
-    eval_every: int = 1
-    grad_clip: float = 1.0
-    bf16: bool = True
-    compile: bool = False  # torch.compile the training loss (forward + backward)
-    cuda_graphs: bool = False  # compile in mode reduce-overhead: one CUDA graph per bucket shape (implies compile)
-    diagnostics_every: int = 0  # > 0: composition diagnostics every N optimiser steps to <curve>.steps.tsv
-    time_budget_s: float | None = None  # > 0: stop after the first validation ending past this many seconds of training
-
-    def warmup(self, steps_per_epoch: int) -> int:
-        """Linear warm-up length in optimiser steps: ``warmup_epochs`` × steps per epoch when set, else ``warmup_steps``."""
-        if self.warmup_epochs is None:
-            return self.warmup_steps
-        return max(1, round(self.warmup_epochs * steps_per_epoch))
 
 
 @dataclass(frozen=True)
@@ -225,3 +203,18 @@ def generative_data(
         trie=SemanticIdTrie.from_semantic_ids(sids, vocab.codebook_size).to(device),
     )
     return data, evaluation_samples(split.test, max_len).to(device)
+
+
+def dataset_variant_config(
+    variant: str, params: dict[str, Any], spec: DatasetSpec, codebooks: torch.Tensor
+) -> GenRecConfig:
+    """The variant as params.yaml sets it for one dataset: the ``model`` section with the dataset's
+    overrides, α and N from the top level or Table 5, and the tokenizer's codebook shape [L, K, d]."""
+    return variant_config(
+        variant,
+        stage_section(params, spec, "model"),
+        composition_alpha(params, spec),
+        bos_query_count(params, spec),
+        code_dim=codebooks.shape[2],
+        codebook_size=codebooks.shape[1],
+    )

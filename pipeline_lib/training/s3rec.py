@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from pipeline_lib.data.samples import Samples
 from pipeline_lib.models.config import S3REC_OBJECTIVES as OBJECTIVES
 from pipeline_lib.models.s3rec import PretrainBatch, S3Rec
-from pipeline_lib.training.sequential import BaselineConfig
+from pipeline_lib.training.config import BaselineConfig
 
 
 def pretraining_sequences(train: Samples) -> Tensor:

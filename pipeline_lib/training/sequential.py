@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from pipeline_lib.models.fdsa import FDSA
 from pipeline_lib.models.gru4rec import GRU4Rec
 from pipeline_lib.models.s3rec import S3Rec
 from pipeline_lib.models.sasrec import SASRec
+from pipeline_lib.training.config import BaselineConfig
 from pipeline_lib.training.loop import LoopConfig, LoopResult, fit
 
 SequentialModel = SASRec | GRU4Rec | BERT4Rec | Caser | FDSA | S3Rec
@@ -62,29 +63,6 @@ ATTRIBUTE_MODELS: dict[str, Callable[[int, int, dict[str, Any], Tensor], Sequent
         S3RecConfig(n_items=n_items, max_len=max_len, n_attributes=int(attributes.max()), **values), attributes
     ),
 }
-LOSSES = ("ce", "bce")
-
-
-@dataclass(frozen=True)
-class BaselineConfig:
-    """The shared keys of the ``baselines`` section: Adam(W) at a constant rate, as SASRec and RecBole train."""
-
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    max_epochs: int = 200
-    patience: int = 10  # evaluations without a better validation NDCG@10
-    eval_every: int = 1
-    loss: str = "ce"
-    exclude_history: bool = False
-
-    def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if self.batch_size < 1 or self.max_epochs < 1 or self.patience < 1 or self.eval_every < 1:
-            raise ValueError("batch_size, max_epochs, patience and eval_every must be >= 1")
-
-
 def item_scores(model: SequentialModel, histories: Tensor) -> Tensor:
     """``[B, n_items]``: last-position representation · item embedding table (+ the model's ``output_bias``)."""
     scores = model(histories) @ model.item_embeddings().T

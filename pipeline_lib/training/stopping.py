@@ -10,7 +10,6 @@ validation users, drawn once from the data seed, the same for every model; the t
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,45 +17,17 @@ import torch
 
 from pipeline_lib.data.samples import Samples
 from pipeline_lib.params import DatasetSpec, make_config, stage_section
+from pipeline_lib.training.config import StoppingRule
 
-RULE_KEYS = ("eval_every", "patience", "max_epochs")
 
-
-@dataclass(frozen=True)
-class StoppingRule:
-    """``stopping``: the rule's values (None = each section's own) and the validation subset's size and seed."""
-
-    eval_every: int | None = None  # epochs between validations
-    patience: int | None = None  # validations without a better NDCG@10 before stopping
-    max_epochs: int | None = None  # the cap; a run that reaches it is marked "not converged"
-    valid_users: int | None = None  # validate on this many validation users (a seeded subset); None = all
-    seed: int = 2025  # the subset's seed (params.yaml's data seed)
-
-    def __post_init__(self) -> None:
-        for key in (*RULE_KEYS, "valid_users"):
-            value = getattr(self, key)
-            if value is not None and value < 1:
-                raise ValueError(f"{key} must be ≥ 1 or null, got {value}")
-
-    def applied(self, section: dict[str, Any]) -> dict[str, Any]:
-        """``section`` with the rule's set keys in place of its own (other keys untouched)."""
-        return section | {key: getattr(self, key) for key in RULE_KEYS if getattr(self, key) is not None}
-
-    def validation(self, samples: Samples) -> Samples:
-        """The validation samples early stopping reads: all of them, or ``valid_users`` drawn without
-        replacement by ``seed`` (kept in their original order)."""
-        if self.valid_users is None or self.valid_users >= len(samples):
-            return samples
-        generator = torch.Generator().manual_seed(self.seed)
-        index = torch.randperm(len(samples), generator=generator)[: self.valid_users].sort().values
-        return samples.select(index.to(samples.targets.device))
-
-    def record(self) -> dict[str, Any]:
-        """What the train metrics and the run's fingerprint hold of the rule beyond the section's own keys."""
-        return {"valid_users": self.valid_users, "valid_subset_seed": self.seed if self.valid_users else None}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+def validation_subset(rule: StoppingRule, samples: Samples) -> Samples:
+    """The validation samples early stopping reads: all of them, or ``rule.valid_users`` drawn without
+    replacement by ``rule.seed`` (kept in their original order)."""
+    if rule.valid_users is None or rule.valid_users >= len(samples):
+        return samples
+    generator = torch.Generator().manual_seed(rule.seed)
+    index = torch.randperm(len(samples), generator=generator)[: rule.valid_users].sort().values
+    return samples.select(index.to(samples.targets.device))
 
 
 def stopping_rule(params: dict[str, Any], spec: DatasetSpec, params_path: str | Path) -> StoppingRule:

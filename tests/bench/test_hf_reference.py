@@ -22,7 +22,8 @@ from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.models.hf_t5 import hf_t5_config, hf_t5_model
 from pipeline_lib.tokenizer.vocab import SemanticVocab, history_tokens
-from pipeline_lib.training.generative import OptimConfig, generative_data
+from pipeline_lib.training.config import OptimConfig
+from pipeline_lib.training.generative import generative_data
 
 PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 TINY = dict(codebook_size=8, d_model=16, d_kv=4, num_heads=2, d_ff=32, encoder_layers=2, decoder_layers=2,

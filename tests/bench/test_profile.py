@@ -9,7 +9,8 @@ from pipeline_lib.bench.profile import arithmetic_rate, profile_training
 from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthetic_tokenizer
 from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.generative import GenerativeRecommender
-from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, compiled_loss, generative_data
+from pipeline_lib.training.config import OptimConfig
+from pipeline_lib.training.generative import GenerativeTrainer, compiled_loss, generative_data
 
 D_MODEL, D_FF, VOCAB_CODES = 16, 32, 8
 

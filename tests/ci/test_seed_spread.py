@@ -8,7 +8,7 @@ import pytest
 
 from pipeline_lib.ci.gate import check_metrics, gate_config
 from pipeline_lib.ci.seed_spread import family, family_ranges, read_seeds, split_by_seed, spread
-from pipeline_lib.params import load_params
+from pipeline_lib.schema import load_params
 
 REPO = Path(__file__).resolve().parents[2]
 SPREAD_DIR = REPO / "reports" / "ci" / "seed_spread"

@@ -16,7 +16,8 @@ from pipeline_lib.data.acquire import acquire
 from pipeline_lib.data.download import AMAZON2023_BASE_URL, AMAZON2023_PUBLISHED, PublishedContent
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json
-from pipeline_lib.params import DatasetSpec, dataset_spec, load_params
+from pipeline_lib.params import DatasetSpec, dataset_spec
+from pipeline_lib.schema import load_params
 
 PARAMS = load_params(Path(__file__).resolve().parents[2] / "params.yaml")
 SECOND_HOST = "https://datarepo.eng.ucsd.edu/mcauley_group/data/amazon_2023"

@@ -8,7 +8,8 @@ from pipeline_lib.data import amazon
 from pipeline_lib.data.interactions import deduplicate, k_core
 from pipeline_lib.data.sources import load_interactions, load_item_meta, source_files
 from pipeline_lib.data.split import dataset_stats, split_dataset
-from pipeline_lib.params import dataset_spec, load_params
+from pipeline_lib.params import dataset_spec
+from pipeline_lib.schema import load_params
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 PARAMS = load_params(Path(__file__).resolve().parents[2] / "params.yaml")

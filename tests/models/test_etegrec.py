@@ -15,7 +15,8 @@ from pipeline_lib.models.etegrec import (
     sia_loss,
 )
 from pipeline_lib.models.generative import GenerativeRecommender
-from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig
+from pipeline_lib.tokenizer.config import RQVAEConfig
+from pipeline_lib.tokenizer.rqvae import RQVAE
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
 
 N_ITEMS, DIM, K = 30, 12, 8

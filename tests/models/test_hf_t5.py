@@ -15,7 +15,8 @@ from pipeline_lib.models.hf_t5 import HFTiger
 from pipeline_lib.models.store import load_generative, save_generative
 from pipeline_lib.models.variants import VARIANTS, build_generative
 from pipeline_lib.tokenizer.vocab import history_tokens
-from pipeline_lib.training.generative import GenerativeTrainer, OptimConfig, generative_data
+from pipeline_lib.training.config import OptimConfig
+from pipeline_lib.training.generative import GenerativeTrainer, generative_data
 
 CPU = torch.device("cpu")
 PLAIN = {**TINY, "decoder_layers": 1}

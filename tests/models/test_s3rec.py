@@ -5,8 +5,9 @@ from pipeline_lib.data.samples import Samples
 from pipeline_lib.models.config import S3REC_OBJECTIVES as OBJECTIVES
 from pipeline_lib.models.config import S3RecConfig
 from pipeline_lib.models.s3rec import S3Rec
+from pipeline_lib.training.config import BaselineConfig
 from pipeline_lib.training.s3rec import pretrain_batch, pretrain_s3rec, pretraining_sequences
-from pipeline_lib.training.sequential import BaselineConfig, sequential_loss
+from pipeline_lib.training.sequential import sequential_loss
 
 N_ITEMS, N_ATTRIBUTES = 24, 6
 

@@ -14,9 +14,10 @@ from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json, write_parquet
 from pipeline_lib.metrics import ndcg_per_user, recall_per_user
 from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.reporting.config import TablesConfig
 from pipeline_lib.reporting.results import load_paper_results
 from pipeline_lib.reporting.table_rendering import latex_cell, markdown_cell, render_latex, render_markdown
-from pipeline_lib.reporting.tables import TablesConfig, best_marks, build_tables, relative_difference, report_tables
+from pipeline_lib.reporting.tables import best_marks, build_tables, relative_difference, report_tables
 
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")
 SEEDS = [2025, 1]

@@ -1,7 +1,8 @@
 import pytest
 
 from pipeline_lib.data.meta import from_amazon2023, from_lcrec
-from pipeline_lib.text.template import clean_text, item_text, validate_fields
+from pipeline_lib.text.config import EmbedConfig
+from pipeline_lib.text.template import clean_text, item_text
 
 FIELDS = ["title", "brand", "categories", "features", "description"]
 
@@ -90,4 +91,4 @@ def test_clean_text_is_the_visible_text(source, visible):
 
 def test_unknown_field_rejected():
     with pytest.raises(ValueError, match="subset"):
-        validate_fields(["title", "colour"])
+        EmbedConfig(fields=["title", "colour"])

@@ -3,19 +3,17 @@
 import pytest
 import torch
 
+from pipeline_lib.tokenizer.config import CostConfig, LetterConfig, RQVAEConfig, TrainConfig
 from pipeline_lib.tokenizer.losses import sq_loss
 from pipeline_lib.tokenizer.objectives import (
-    CostConfig,
     CostObjective,
-    LetterConfig,
     LetterObjective,
     Objective,
     letter_semantic_loss,
     make_objective,
 )
-from pipeline_lib.tokenizer.rqvae import RQVAEConfig
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
-from pipeline_lib.tokenizer.training import TrainConfig, new_rqvae, train_rqvae
+from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
 
 CPU = torch.device("cpu")
 CONFIG = RQVAEConfig(input_dim=12, hidden_dims=(16,), code_dim=4, levels=3, codebook_size=8)

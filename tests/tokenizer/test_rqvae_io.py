@@ -6,7 +6,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.tokenizer.rqvae import FORMAT, RQVAEConfig, load_codebooks, load_rqvae, save_rqvae
+from pipeline_lib.tokenizer.config import RQVAEConfig
+from pipeline_lib.tokenizer.rqvae import FORMAT, load_codebooks, load_rqvae, save_rqvae
 from pipeline_lib.tokenizer.training import new_rqvae
 
 CONFIG = RQVAEConfig(input_dim=12, hidden_dims=(10, 9), code_dim=4, levels=3, codebook_size=5, beta=0.5)
@@ -58,10 +59,10 @@ def test_loading_something_else_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"code_dim": 0}, "code_dim must be a positive integer"),
-        ({"hidden_dims": (8, -1)}, r"hidden_dims\[1\] must be a positive integer"),
-        ({"codebook_size": 1}, "codebook_size must be an integer ≥ 2"),
-        ({"beta": -0.1}, "beta must be ≥ 0"),
+        ({"code_dim": 0}, "code_dim must be >= 1"),
+        ({"hidden_dims": (8, -1)}, r"hidden_dims\[1\] must be >= 1"),
+        ({"codebook_size": 1}, "codebook_size must be >= 2"),
+        ({"beta": -0.1}, "beta must be >= 0"),
     ],
 )
 def test_config_rejects_impossible_shapes(kwargs, message):

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from pipeline_lib.tokenizer.codebooks import kmeans_init, reseed_dead_codes
-from pipeline_lib.tokenizer.rqvae import RQVAEConfig
-from pipeline_lib.tokenizer.training import TrainConfig, new_rqvae, train_rqvae
+from pipeline_lib.tokenizer.config import RQVAEConfig, TrainConfig
+from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
 
 CPU = torch.device("cpu")
 TINY = RQVAEConfig(input_dim=16, hidden_dims=(32,), code_dim=8, levels=3, codebook_size=8)

@@ -1,7 +1,8 @@
 import torch
 
+from pipeline_lib.tokenizer.config import RQVAEConfig
 from pipeline_lib.tokenizer.losses import batch_loss
-from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig
+from pipeline_lib.tokenizer.rqvae import RQVAE
 
 
 def small_model() -> tuple[RQVAE, torch.Tensor]:

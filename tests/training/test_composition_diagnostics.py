@@ -9,14 +9,9 @@ from pipeline_lib.bench.synthetic import SyntheticSize, synthetic_split, synthet
 from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.models.config import GenRecConfig
 from pipeline_lib.models.generative import GenerativeRecommender
+from pipeline_lib.training.config import OptimConfig
 from pipeline_lib.training.diagnostics import StepDiagnostics
-from pipeline_lib.training.generative import (
-    GenerativeTrainer,
-    OptimConfig,
-    generative_data,
-    resume_settings,
-    train_generative,
-)
+from pipeline_lib.training.generative import GenerativeTrainer, generative_data, resume_settings, train_generative
 
 K = 8
 TINY = dict(codebook_size=K, d_model=16, d_kv=4, num_heads=2, d_ff=32, encoder_layers=1, decoder_layers=1,

@@ -19,16 +19,11 @@ from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.params import DatasetSpec
 from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.protocol import PROTOCOLS
-from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig
+from pipeline_lib.tokenizer.config import RQVAEConfig
+from pipeline_lib.tokenizer.rqvae import RQVAE
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
-from pipeline_lib.training.etegrec import (
-    JointData,
-    JointOptimConfig,
-    JointTrainer,
-    epoch_phase,
-    etegrec_settings,
-    joint_data,
-)
+from pipeline_lib.training.config import JointOptimConfig
+from pipeline_lib.training.etegrec import JointData, JointTrainer, epoch_phase, etegrec_settings, joint_data
 
 N_ITEMS, DIM, K = 24, 10, 8
 RUN, SASREC = run_name("etegrec", 1), run_name("sasrec", 1)  # the stage runs the first of `seeds`
@@ -172,7 +167,7 @@ def test_settings_merge_dataset_overrides_into_sub_sections():
 
 @pytest.mark.parametrize(
     "change, message",
-    [({"lambda": 1.0}, "field 'etegrec'"), ({"tau": 0.0}, "tau > 0"),
+    [({"lambda": 1.0}, "field 'etegrec'"), ({"tau": 0.0}, "tau must be > 0"),
      ({"rqvae": {"levels": 0}}, "etegrec.rqvae")],
 )
 def test_bad_settings_name_the_field(change, message):

@@ -26,7 +26,8 @@ from pipeline_lib.data.store import write_split
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_parquet
 from pipeline_lib.paths import DatasetPaths, run_name
-from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEConfig, save_rqvae
+from pipeline_lib.tokenizer.config import RQVAEConfig
+from pipeline_lib.tokenizer.rqvae import RQVAE, save_rqvae
 from pipeline_lib.tokenizer.semantic_ids import semantic_id_frame
 from pipeline_lib.training import loop
 from pipeline_lib.training.fingerprint import run_fingerprint

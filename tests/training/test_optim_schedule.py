@@ -1,6 +1,6 @@
 """The generative trainer's warm-up length: in steps, or in epochs (the CPU profile)."""
 
-from pipeline_lib.training.generative import OptimConfig
+from pipeline_lib.training.config import OptimConfig
 
 
 def test_warmup_in_steps_by_default():

@@ -10,8 +10,8 @@ from pipeline_lib.models.caser import Caser
 from pipeline_lib.models.config import BERT4RecConfig, CaserConfig, GRU4RecConfig, SASRecConfig
 from pipeline_lib.models.gru4rec import GRU4Rec
 from pipeline_lib.models.sasrec import SASRec
+from pipeline_lib.training.config import BaselineConfig
 from pipeline_lib.training.sequential import (
-    BaselineConfig,
     item_scores,
     rank_sequential,
     sample_negatives,

@@ -5,9 +5,11 @@ import torch
 
 from pipeline_lib.data.samples import Samples
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.params import dataset_spec, validate_params
+from pipeline_lib.params import dataset_spec
+from pipeline_lib.schema import validate_params
+from pipeline_lib.training.config import StoppingRule
 from pipeline_lib.training.loop import LoopConfig, fit
-from pipeline_lib.training.stopping import StoppingRule, stopping_rule
+from pipeline_lib.training.stopping import stopping_rule, validation_subset
 
 
 def samples(n: int) -> Samples:
@@ -19,23 +21,23 @@ def test_the_rule_replaces_only_the_keys_it_sets():
     assert StoppingRule().applied(section) == section
     rule = StoppingRule(eval_every=2, patience=5)
     assert rule.applied(section) == {"max_epochs": 8, "patience": 5, "eval_every": 2, "lr": 0.01}
-    with pytest.raises(ValueError, match="patience must be ≥ 1"):
+    with pytest.raises(ValueError, match="patience must be >= 1"):
         StoppingRule(patience=0)
 
 
 def test_validation_subset_is_fixed_by_the_seed_and_keeps_order():
     valid = samples(50)
-    assert StoppingRule().validation(valid) is valid and StoppingRule(valid_users=80).validation(valid) is valid
-    first, again = StoppingRule(valid_users=10).validation(valid), StoppingRule(valid_users=10).validation(valid)
+    assert validation_subset(StoppingRule(), valid) is valid and validation_subset(StoppingRule(valid_users=80), valid) is valid
+    first, again = validation_subset(StoppingRule(valid_users=10), valid), validation_subset(StoppingRule(valid_users=10), valid)
     assert len(first) == 10 and torch.equal(first.users, again.users)
     assert torch.equal(first.users, first.users.sort().values)
     assert torch.equal(first.histories, valid.histories[first.targets])  # rows stay together
-    other = StoppingRule(valid_users=10, seed=1).validation(valid)
+    other = validation_subset(StoppingRule(valid_users=10, seed=1), valid)
     assert not torch.equal(first.users, other.users)
 
 
 def test_profile_converge_sets_one_rule_for_every_model_and_the_data_seed_seeds_the_subset():
-    from pipeline_lib.params import load_params
+    from pipeline_lib.schema import load_params
 
     params = load_params("params.yaml")
     params["catalog"]["demo"]["profile"] = ["cpu", "converge"]
@@ -49,7 +51,7 @@ def test_profile_converge_sets_one_rule_for_every_model_and_the_data_seed_seeds_
 
 
 def test_a_bad_rule_value_is_refused_under_its_key():
-    from pipeline_lib.params import load_params
+    from pipeline_lib.schema import load_params
 
     params = load_params("params.yaml")
     params["stopping"]["patience"] = 0
