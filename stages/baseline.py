@@ -10,7 +10,7 @@ from functools import partial
 
 import torch
 
-from pipeline_lib.cli import checked_choice, dataset_argparser, dataset_stage, run_stage
+from pipeline_lib.cli import checked_choice, dataset_argparser, run_stage
 from pipeline_lib.data.attributes import load_attribute_table
 from pipeline_lib.data.store import read_split
 from pipeline_lib.device import resolve_device
@@ -20,6 +20,7 @@ from pipeline_lib.parallel import run_seeds
 from pipeline_lib.params import make_config, stage_section
 from pipeline_lib.paths import run_name
 from pipeline_lib.protocol import add_seed_argument, decode_settings
+from pipeline_lib.schema import dataset_stage
 from pipeline_lib.training.config import BaselineConfig
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings

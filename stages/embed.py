@@ -1,10 +1,11 @@
 """Stage embed: item metadata → text template → sentence-transformers embeddings, aligned with item ids."""
 
-from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
+from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.sources import load_item_meta
 from pipeline_lib.data.store import read_table
 from pipeline_lib.io import atomic_directory, write_parquet, write_tensors
 from pipeline_lib.params import make_config
+from pipeline_lib.schema import dataset_stage
 from pipeline_lib.text.config import EmbedConfig
 from pipeline_lib.text.embedding import embed_items, item_texts
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import torch
 
-from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
+from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.device import resolve_device
 from pipeline_lib.errors import PipelineInputError
@@ -19,6 +19,7 @@ from pipeline_lib.parallel import run_seeds
 from pipeline_lib.params import stage_section
 from pipeline_lib.paths import run_name
 from pipeline_lib.protocol import add_seed_argument
+from pipeline_lib.schema import dataset_stage
 from pipeline_lib.tokenizer.inputs import check_enough_items, load_item_embeddings
 from pipeline_lib.tokenizer.rqvae import save_rqvae
 from pipeline_lib.tokenizer.semantic_ids import (

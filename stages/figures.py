@@ -6,17 +6,17 @@ Without ``decor`` in ``variants`` there is no such model: the PNG is a placehold
 
 import torch
 
-from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
+from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.samples import evaluation_samples
 from pipeline_lib.data.store import read_table
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.models.store import load_generative
-from pipeline_lib.params import make_config, stage_section
+from pipeline_lib.params import stage_section
 from pipeline_lib.paths import run_name
 from pipeline_lib.protocol import resolve_protocol
-from pipeline_lib.reporting.config import Figure4Config
 from pipeline_lib.reporting.figures import FIGURES_DIR, save_placeholder_png
 from pipeline_lib.reporting.tsne import plot_prefix_case, prefix_case, tsne_layout
+from pipeline_lib.schema import FiguresSection, dataset_stage, validated
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
 
@@ -25,7 +25,7 @@ VARIANT = "decor"
 
 def main() -> None:
     args, params, spec, paths = dataset_stage(dataset_argparser(__doc__))
-    config = make_config(Figure4Config, stage_section(params, spec, "figures"), args.params, "figures")
+    config = validated(FiguresSection, stage_section(params, spec, "figures"), args.params, "figures")
     path = FIGURES_DIR / f"figure4_{args.dataset}.png"
     if VARIANT not in (params.get("variants") or []):
         message = f"Figure 4 skipped: {VARIANT} is not in variants"

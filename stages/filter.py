@@ -1,6 +1,6 @@
 """Stage filter: deduplicate, iterative k-core, chronological sequences, leave-one-out split."""
 
-from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
+from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.interactions import deduplicate, k_core
 from pipeline_lib.data.sources import load_interactions
 from pipeline_lib.data.split import dataset_stats, split_dataset
@@ -8,6 +8,7 @@ from pipeline_lib.data.store import write_split
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json
 from pipeline_lib.protocol import LONGEST_HISTORY
+from pipeline_lib.schema import dataset_stage
 
 
 def main() -> None:

@@ -3,13 +3,14 @@
 import numpy as np
 import torch
 
-from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
+from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.data.samples import evaluation_samples
 from pipeline_lib.data.store import read_split
 from pipeline_lib.io import write_json, write_parquet
 from pipeline_lib.metrics import hit_ranks, popularity_ranking, rank_frame, ranking_metrics
 from pipeline_lib.params import make_config, stage_section
 from pipeline_lib.protocol import DecodeConfig
+from pipeline_lib.schema import dataset_stage
 
 
 def main() -> None:

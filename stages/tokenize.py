@@ -8,12 +8,13 @@ loss reads the item embeddings of SASRec's run with the first training seed (``s
 
 import time
 
-from pipeline_lib.cli import dataset_argparser, dataset_stage, run_stage
+from pipeline_lib.cli import dataset_argparser, run_stage
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_directory, write_json, write_parquet
 from pipeline_lib.params import stage_section
 from pipeline_lib.paths import run_name
 from pipeline_lib.protocol import training_seed
+from pipeline_lib.schema import dataset_stage
 from pipeline_lib.tokenizer.evaluation import tokenizer_metrics
 from pipeline_lib.tokenizer.inputs import check_enough_items, load_item_embeddings
 from pipeline_lib.tokenizer.objectives import make_objective

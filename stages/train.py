@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import torch
 
-from pipeline_lib.cli import checked_choice, dataset_argparser, dataset_stage, run_stage
+from pipeline_lib.cli import checked_choice, dataset_argparser, run_stage
 from pipeline_lib.data.store import read_split
 from pipeline_lib.distributed import start
 from pipeline_lib.evaluation import evaluate_generative
@@ -27,6 +27,7 @@ from pipeline_lib.parallel import run_seeds
 from pipeline_lib.params import make_config, stage_section
 from pipeline_lib.paths import run_name
 from pipeline_lib.protocol import add_seed_argument, decode_settings
+from pipeline_lib.schema import dataset_stage
 from pipeline_lib.tokenizer.rqvae import load_codebooks
 from pipeline_lib.tokenizer.semantic_ids import read_semantic_ids
 from pipeline_lib.training.config import OptimConfig

@@ -28,6 +28,7 @@ missing metric, 2 = bad input.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import math
 from dataclasses import dataclass
@@ -36,15 +37,40 @@ from typing import Any
 
 from tabulate import tabulate
 
-from pipeline_lib.ci.gate_config import BOTH, HIGHER, GateConfig
 from pipeline_lib.cli import run_stage
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json, write_json
-from pipeline_lib.params import make_config
-from pipeline_lib.schema import load_params
+from pipeline_lib.schema import GateSection, load_params, validated
 
 METRICS_DIR = Path("reports") / "metrics"
 FAILING = ("regressed", "changed", "missing")
+
+
+HIGHER, LOWER, BOTH = "higher", "lower", "both"
+
+
+class GateConfig(GateSection):
+    """The ``gate`` section with its matching rules: a pattern with ``*``, ``?`` or ``[`` is a glob over the whole
+    metric key, else a substring of it."""
+
+    def ignored(self, key: str) -> bool:
+        return any(_matches(p, key) for p in self.ignore)
+
+    def tolerance(self, key: str) -> float:
+        return float(next((t for p, t in self.tolerances.items() if _matches(p, key)), self.default_tolerance))
+
+    def direction(self, key: str) -> str:
+        if any(_matches(p, key) for p in self.higher_is_better):
+            return HIGHER
+        if any(_matches(p, key) for p in self.lower_is_better):
+            return LOWER
+        return BOTH
+
+
+def _matches(pattern: str, key: str) -> bool:
+    if any(c in pattern for c in "*?["):
+        return fnmatch.fnmatchcase(key, pattern)
+    return pattern in key
 
 
 def gate_config(params: dict[str, Any], params_path: str | Path = "params.yaml") -> GateConfig:
@@ -52,7 +78,7 @@ def gate_config(params: dict[str, Any], params_path: str | Path = "params.yaml")
     section = params.get("gate") or {}
     if not isinstance(section, dict):
         raise PipelineInputError(params_path, "expected a mapping", field="gate")
-    return make_config(GateConfig, section, params_path, "gate")
+    return validated(GateConfig, section, params_path, "gate")
 
 
 def flatten_metrics(obj: Any, prefix: str = "") -> dict[str, float]:

@@ -24,8 +24,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from pipeline_lib.ci.gate import collect_metrics, gate_config
-from pipeline_lib.ci.gate_config import GateConfig
+from pipeline_lib.ci.gate import GateConfig, collect_metrics, gate_config
 from pipeline_lib.cli import run_stage
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path, read_json, write_json

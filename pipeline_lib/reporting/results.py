@@ -27,7 +27,7 @@ from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json
 from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.protocol import PROTOCOLS
-from pipeline_lib.reporting.config import PAPER_VERSIONS
+from pipeline_lib.schema.reports import PAPER_VERSIONS
 
 PAPER_RESULTS = Path(__file__).with_name("paper_results.yaml")
 TABLE_NAMES = ("table1", "table2", "table3", "table4")

@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 
 from pipeline_lib.io import atomic_path
-from pipeline_lib.reporting.config import FORMATS
 from pipeline_lib.reporting.table_vocabulary import (
     LEGEND,
     MEASURED,
@@ -27,6 +26,7 @@ from pipeline_lib.reporting.table_vocabulary import (
     Measure,
 )
 from pipeline_lib.reporting.tables import Table
+from pipeline_lib.schema.reports import FORMATS
 
 
 def _flag(value: Any) -> bool:

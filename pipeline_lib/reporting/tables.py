@@ -42,8 +42,6 @@ from typing import Any
 import pandas as pd
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.params import make_config
-from pipeline_lib.reporting.config import TablesConfig
 from pipeline_lib.reporting.results import (
     CUSTOM,
     STATS_RUN,
@@ -81,6 +79,7 @@ from pipeline_lib.reporting.table_vocabulary import (
     TITLES,
     Layout,
 )
+from pipeline_lib.schema import TablesSection, validated
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,8 @@ class Table:
     notes: tuple[str, ...] = ()
 
 
-def tables_config(params: dict[str, Any], params_path: str | Path) -> TablesConfig:
-    return make_config(TablesConfig, params.get("tables") or {}, params_path, "tables")
+def tables_config(params: dict[str, Any], params_path: str | Path) -> TablesSection:
+    return validated(TablesSection, params.get("tables") or {}, params_path, "tables")
 
 
 def table_columns(
@@ -338,7 +337,7 @@ def build_tables(
     results: dict[str, DatasetResults],
     datasets: Sequence[str],
     variants: Iterable[str],
-    config: TablesConfig,
+    config: TablesSection,
     seeds: Sequence[int] = (),
     protocol: str | None = None,
     params_path: str | Path = "params.yaml",

@@ -50,7 +50,7 @@ from pipeline_lib.schema.baselines import (
     SASRecSection,
 )
 from pipeline_lib.schema.data import DemoSection, DownloadSection, EmbedSection, FilterSection
-from pipeline_lib.schema.loading import load_params, validate_params
+from pipeline_lib.schema.loading import DatasetStage, dataset_stage, load_params, validate_params
 from pipeline_lib.schema.reports import FiguresSection, GateSection, TablesSection
 from pipeline_lib.schema.tokenizer import (
     CostSection,
@@ -67,14 +67,15 @@ from pipeline_lib.schema.training import (
     StoppingSection,
     TrainSection,
 )
-from pipeline_lib.schema.whole_file import OVERRIDABLE, CatalogEntry, Overrides, Params, params_error
+from pipeline_lib.schema.whole_file import OVERRIDABLE, CatalogEntry, Overrides, Params, params_error, validated
 
 __all__ = [
     "BERT4RecSection", "BackboneSection", "BaselinesSection", "CaserSection", "CatalogEntry", "CostSection",
-    "CpuSection", "DemoSection", "Device", "DownloadSection", "EmbedSection", "EtegrecSection", "EvaluateSection",
+    "CpuSection", "DatasetStage", "dataset_stage", "DemoSection", "Device", "DownloadSection", "EmbedSection", "EtegrecSection", "EvaluateSection",
     "FDSASection", "FiguresSection", "FilterSection", "Float", "GRU4RecSection", "GateSection", "LetterSection",
     "ModelSection", "OVERRIDABLE", "Overrides", "Params", "PartialSection", "RQVAESection", "S3RecSection",
     "SASRecSection", "Section", "Sha256", "StoppingSection", "TablesSection", "TokenizeSection",
     "TokenizerTrainSection", "TrainSection", "Url", "load_params", "params_error", "partial", "section",
     "validate_params",
+    "validated",
 ]

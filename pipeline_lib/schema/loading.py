@@ -1,15 +1,18 @@
-"""Loading params.yaml: read it, validate it against :class:`Params`, fill in every absent key."""
+"""Loading params.yaml: read it, validate it against :class:`Params`, fill in every absent key; and the start every
+per-dataset stage shares (:func:`dataset_stage`)."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import ValidationError
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.params import dataset_spec, stage_section
+from pipeline_lib.params import DatasetSpec, dataset_spec, stage_section
+from pipeline_lib.paths import DatasetPaths
 from pipeline_lib.schema.whole_file import OVERRIDABLE, Params, params_error
 
 
@@ -52,3 +55,25 @@ def validate_params(params: dict[str, Any], params_path: str | Path = "params.ya
                 note = f" (dataset {name}, its profile and overrides applied)"
                 raise params_error(err, params_path, model, (section,), note) from None
     return valid
+
+
+class DatasetStage(NamedTuple):
+    """What a per-dataset stage starts from: its parsed arguments, the validated params (absent keys at their
+    defaults), the dataset's catalogue entry (profiles merged into its overrides) and its paths under ``data/``."""
+
+    args: argparse.Namespace
+    params: dict[str, Any]
+    spec: DatasetSpec
+    paths: DatasetPaths
+
+
+def dataset_stage(parser: argparse.ArgumentParser) -> DatasetStage:
+    """The start every per-dataset stage shares: parse the command line (``parser`` from :func:`pipeline_lib.cli.dataset_argparser`),
+    load and validate ``--params``, find the dataset in ``catalog``.
+
+    Raises:
+        PipelineInputError: the params file is missing or invalid, or the dataset is not in its catalogue.
+    """
+    args = parser.parse_args()
+    params = load_params(args.params)
+    return DatasetStage(args, params, dataset_spec(params, args.dataset, args.params), DatasetPaths(args.dataset))

@@ -4,7 +4,7 @@ validation into one line naming the key path."""
 
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Self, Union, get_args, get_origin
+from typing import Annotated, Any, Self, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
@@ -36,6 +36,8 @@ from pipeline_lib.schema.training import (
     StoppingSection,
     TrainSection,
 )
+
+M = TypeVar("M", bound=BaseModel)
 
 # ---------------------------------------------------------------- catalogue and the whole file
 
@@ -146,6 +148,15 @@ def params_error(
         problems.append((_key_path(prefix + loc), _problem(error, model, loc) + note))
     (field, first), rest = problems[0], problems[1:]
     return PipelineInputError(path, "; ".join([first, *(f"field '{f}': {p}" for f, p in rest)]), field=field or None)
+
+
+def validated(model: type[M], values: dict[str, Any], path: str | Path, key: str) -> M:
+    """``values`` of params section ``key`` as section ``model`` (the config of code above the schema, e.g.
+    ``GateConfig``); a bad value is one :class:`PipelineInputError` line naming its key path."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as err:
+        raise params_error(err, path, model, tuple(key.split("."))) from None
 
 
 def _key_path(loc: tuple[str | int, ...]) -> str:

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import pipeline_lib.ci.gate_config as gate_config_module
 from pipeline_lib.ci import gate
-from pipeline_lib.ci.gate import check_metrics, collect_metrics, flatten_metrics, gate_config
-from pipeline_lib.ci.gate_config import GateConfig
+from pipeline_lib.ci.gate import GateConfig, check_metrics, collect_metrics, flatten_metrics, gate_config
 from pipeline_lib.errors import PipelineInputError
 
 METRICS = {
@@ -146,9 +144,9 @@ def test_tolerances_first_match_and_globs():
     assert config.tolerance("demo/eval/tiger.json:test.recall@10") == 0.2
     assert config.tolerance("demo/train/tiger.json:valid.recall@10") == 0.05
     assert config.tolerance("demo/dataset_stats.json:users") == 0.01
-    assert config.direction("demo/eval/x.json:test.ndcg@5") == gate_config_module.HIGHER
-    assert config.direction("demo/tokenizer.json:recon_mse") == gate_config_module.LOWER
-    assert config.direction("demo/dataset_stats.json:users") == gate_config_module.BOTH
+    assert config.direction("demo/eval/x.json:test.ndcg@5") == gate.HIGHER
+    assert config.direction("demo/tokenizer.json:recon_mse") == gate.LOWER
+    assert config.direction("demo/dataset_stats.json:users") == gate.BOTH
 
 
 def test_gate_section_from_params(repo, capsys):

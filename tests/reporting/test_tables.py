@@ -14,10 +14,10 @@ from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json, write_parquet
 from pipeline_lib.metrics import ndcg_per_user, recall_per_user
 from pipeline_lib.paths import DatasetPaths, run_name
-from pipeline_lib.reporting.config import TablesConfig
 from pipeline_lib.reporting.results import load_paper_results
 from pipeline_lib.reporting.table_rendering import latex_cell, markdown_cell, render_latex, render_markdown
 from pipeline_lib.reporting.tables import best_marks, build_tables, relative_difference, report_tables
+from pipeline_lib.schema import TablesSection
 
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")
 SEEDS = [2025, 1]
@@ -140,7 +140,7 @@ def test_paper_rows_name_their_protocol():
 
 
 def test_marks_on_paper_only_columns_reproduce_the_papers_bold_and_underlines():
-    table1 = build_tables(load_paper_results(), {}, ["demo"], [], TablesConfig())[0]
+    table1 = build_tables(load_paper_results(), {}, ["demo"], [], TablesSection())[0]
     frame = table1.frame[table1.frame["paper_dataset"].notna()]
     assert set(frame.loc[frame["mark"] == "best", "method"]) == {"DECOR"}
     second = frame[frame["mark"] == "second"]
