@@ -1,10 +1,12 @@
 """BERT4Rec (Sun et al. 2019): bidirectional self-attention over the item history, trained by the cloze task.
 
-Post-LN Transformer blocks with GELU feed-forward layers (§3.3, as BERT and RecBole) over item +
-learned position embeddings (§3.4), LayerNorm'd and dropped out. Positions are counted from the most
+Post-LN Transformer blocks with GELU feed-forward layers (§3.3, as BERT and RecBole:
+:func:`~pipeline_lib.models.encoder_blocks.post_ln_encoder`, LayerNorm eps 1e-12, linear layers N(0, 0.02)) over
+item + learned position embeddings (§3.4), LayerNorm'd and dropped out. Positions are counted from the most
 recent slot (position 0 = the last one), as in our SASRec, so every real position's output is the
 same whatever left padding its row carries; padding is never attended to. The output layer is the
-paper's eq. 7 (§3.5): P(v) = softmax(GELU(h W^P + b^P) E^T + b^O), E the (tied) item embedding table.
+paper's eq. 7 (§3.5): P(v) = softmax(GELU(h W^P + b^P) E^T + b^O), E the (tied) item embedding table, with a
+LayerNorm after the GELU as in the authors' code and RecBole.
 
 Training (§3.6): each (history, target) prefix sample becomes the sequence ``history + [target]``;
 each real item is replaced by the [MASK] token with probability ``mask_prob`` and the model predicts
@@ -22,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pipeline_lib.models.config import BERT4RecConfig
+from pipeline_lib.models.encoder_blocks import LAYER_NORM_EPS, init_linear_weights_, post_ln_encoder
 
 
 class BERT4Rec(nn.Module):
@@ -31,14 +34,13 @@ class BERT4Rec(nn.Module):
         self.pad_token, self.mask_token = config.n_items, config.n_items + 1
         self.item_embedding = nn.Embedding(config.n_items + 2, config.dim, padding_idx=self.pad_token)
         self.position_embedding = nn.Embedding(config.max_len + 1, config.dim)  # the history + one [MASK]/target
-        self.input_norm = nn.LayerNorm(config.dim)
+        self.input_norm = nn.LayerNorm(config.dim, eps=LAYER_NORM_EPS)
         self.dropout = nn.Dropout(config.dropout)
-        block = nn.TransformerEncoderLayer(
-            config.dim, config.heads, config.ffn_dim, config.dropout, activation="gelu", batch_first=True
-        )
-        self.encoder = nn.TransformerEncoder(block, config.blocks, enable_nested_tensor=False)
+        self.encoder = post_ln_encoder(config.dim, config.heads, config.ffn_dim, config.blocks, config.dropout)
         self.projection = nn.Linear(config.dim, config.dim)  # W^P, b^P of eq. 7
+        self.head_norm = nn.LayerNorm(config.dim, eps=LAYER_NORM_EPS)  # the authors' and RecBole's, not in eq. 7
         self.output_bias = nn.Parameter(torch.zeros(config.n_items))  # b^O of eq. 7
+        init_linear_weights_(self)
         for table in (self.item_embedding, self.position_embedding):
             nn.init.normal_(table.weight, std=0.02)
         with torch.no_grad():
@@ -63,8 +65,9 @@ class BERT4Rec(nn.Module):
         return self.encoder(hidden, src_key_padding_mask=padding)
 
     def head(self, hidden: Tensor) -> Tensor:
-        """GELU(h W^P + b^P) of eq. 7: ``[..., dim]`` → ``[..., dim]``, to be dotted with E."""
-        return F.gelu(self.projection(hidden))
+        """LayerNorm(GELU(h W^P + b^P)), eq. 7's projection with the LayerNorm the authors' code and RecBole apply:
+        ``[..., dim]`` → ``[..., dim]``, to be dotted with E."""
+        return self.head_norm(F.gelu(self.projection(hidden)))
 
     def forward(self, histories: Tensor) -> Tensor:
         """``[B, dim]``: the output-layer vector at a [MASK] appended after ``histories`` [B, L] (L <= max_len).

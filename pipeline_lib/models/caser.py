@@ -1,8 +1,8 @@
 """Caser (Tang & Wang 2018): horizontal and vertical convolutions over the embeddings of the last L items.
 
 §3.1: the ``L × d`` matrix E of the last ``L`` items' embeddings (a history shorter than L is
-left-padded with a zero row, as RecBole pads). §3.2: for every height h = 1 … L, ``n_h`` horizontal
-filters h × d with ReLU, each max-pooled over its L − h + 1 positions; ``n_v`` vertical filters L × 1
+left-padded with a zero row; the authors pad with a trainable item 0, RecBole right-pads). §3.2: for
+every height h = 1 … L, ``n_h`` horizontal filters h × d with ReLU, each max-pooled over its L − h + 1 positions; ``n_v`` vertical filters L × 1
 (no activation). §3.3: the concatenation [o; õ] (L·n_h + n_v·d values), dropout, then
 z = ReLU(W [o; õ] + b), and item i scores z · W'_i + b'_i with a separate output item table W' and
 bias b' (trained here by the shared softmax cross-entropy, as RecBole's ``loss_type: CE``).

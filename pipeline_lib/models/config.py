@@ -166,7 +166,9 @@ class FDSAConfig(AttributeEncoderConfig):
 
 @dataclass(frozen=True)
 class S3RecConfig(AttributeEncoderConfig):
-    """``baselines.s3rec``: the encoder, its pre-training phase and RecBole's loss weights and mask ratio."""
+    """``baselines.s3rec``: the encoder and its pre-training phase; loss weights and mask ratio are the authors'
+    (``run_pretrain.py``) and RecBole's (``S3Rec.yaml`` since its 2024 fix; its user guide still prints the old
+    1 / 0.2 / 1 / 0.5)."""
 
     pretrain_epochs: int = param(100, ge=0, description="self-supervised pre-training epochs before fine-tuning")
     pretrain_lr: float = param(
@@ -176,8 +178,11 @@ class S3RecConfig(AttributeEncoderConfig):
         None, ge=1, description="pre-training batch size; null = baselines.batch_size"
     )
     mask_ratio: float = param(0.2, gt=0, lt=1, description="probability that an item is masked for MIP/MAP")
-    aap_weight: float = param(1.0, ge=0, description="weight of associated attribute prediction")
-    mip_weight: float = param(0.2, ge=0, description="weight of masked item prediction")
+    mask_last: bool = param(
+        True, description="pre-training always masks each instance's last item (the authors' loader; RecBole: no)"
+    )
+    aap_weight: float = param(0.2, ge=0, description="weight of associated attribute prediction")
+    mip_weight: float = param(1.0, ge=0, description="weight of masked item prediction")
     map_weight: float = param(1.0, ge=0, description="weight of masked attribute prediction")
     sp_weight: float = param(0.5, ge=0, description="weight of segment prediction")
 
@@ -203,14 +208,14 @@ class GRU4RecConfig:
 
 @dataclass(frozen=True)
 class CaserConfig:
-    """``baselines.caser``: RecBole's Caser defaults at ETEGRec's 128-d embeddings, the paper's L; ``n_items``
-    comes from the data."""
+    """``baselines.caser``: the authors' Caser (L 5, n_h 16, n_v 4) at ETEGRec's 128-d embeddings with RecBole's
+    dropout 0.4; ``n_items`` comes from the data."""
 
     n_items: int
     dim: int = param(128, ge=1, description="item embedding size d (also z's)")
     L: int = param(5, ge=1, description="the most recent items convolved (older ones are not read)")
     n_h: int = param(16, ge=1, description="horizontal filters per height 1..L")
-    n_v: int = param(8, ge=1, description="vertical filters (RecBole's nv; the paper 4)")
+    n_v: int = param(4, ge=1, description="vertical filters (the paper's, the authors' and RecBole's)")
     dropout: float = _dropout(0.4)
 
     def __post_init__(self) -> None:

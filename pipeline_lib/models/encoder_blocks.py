@@ -1,7 +1,8 @@
 """Transformer pieces FDSA and S³Rec share, built as RecBole builds them.
 
 RecBole's ``TransformerEncoder`` is BERT-style: post-LN blocks (LayerNorm after each residual, eps
-1e-12), GELU feed-forward, one dropout rate for attention and hidden states. Positions are counted
+1e-12), GELU feed-forward without an inner dropout, one dropout rate for attention and hidden states, every
+linear layer drawn from N(0, 0.02) with zero biases. Positions are counted
 from the most recent item as in :mod:`pipeline_lib.models.sasrec`, so a row's real positions do not
 depend on how much left padding it carries.
 """
@@ -15,11 +16,29 @@ LAYER_NORM_EPS = 1e-12  # RecBole's layer_norm_eps
 
 
 def post_ln_encoder(dim: int, heads: int, ffn_dim: int, blocks: int, dropout: float) -> nn.TransformerEncoder:
-    """``blocks`` post-LN self-attention blocks over ``[B, L, dim]`` (batch first)."""
+    """``blocks`` post-LN self-attention blocks over ``[B, L, dim]`` (batch first), with dropout where RecBole's
+    ``TransformerLayer`` (and the BERT4Rec / S³-Rec authors' BERT blocks) have it: on the attention
+    probabilities, the attention output and the feed-forward output — not between the two feed-forward linears,
+    where torch's layer adds one."""
     block = nn.TransformerEncoderLayer(
         dim, heads, ffn_dim, dropout, activation="gelu", layer_norm_eps=LAYER_NORM_EPS, batch_first=True
     )
+    block.dropout = nn.Identity()  # torch's dropout inside the feed-forward block; none in RecBole or BERT
     return nn.TransformerEncoder(block, blocks, enable_nested_tensor=False)
+
+
+def init_linear_weights_(module: nn.Module) -> None:
+    """RecBole's ``_init_weights`` (and the BERT4Rec / S³-Rec authors'): every linear layer and attention
+    projection of ``module`` drawn from N(0, 0.02) with zero biases, in place (embedding tables are each model's)."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.normal_(layer.weight, std=0.02)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.MultiheadAttention) and layer.in_proj_weight is not None:
+            nn.init.normal_(layer.in_proj_weight, std=0.02)
+            if layer.in_proj_bias is not None:
+                nn.init.zeros_(layer.in_proj_bias)
 
 
 def attention_mask(padding: Tensor, heads: int, causal: bool) -> Tensor:

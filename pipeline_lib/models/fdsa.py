@@ -25,6 +25,7 @@ from pipeline_lib.models.config import FDSAConfig
 from pipeline_lib.models.encoder_blocks import (
     LAYER_NORM_EPS,
     attention_mask,
+    init_linear_weights_,
     padded_attribute_rows,
     post_ln_encoder,
     recency_positions,
@@ -65,6 +66,7 @@ class FDSA(nn.Module):
         self.item_encoder = post_ln_encoder(*stream)
         self.feature_encoder = post_ln_encoder(*stream)
         self.concat = nn.Linear(2 * dim, dim)
+        init_linear_weights_(self)
         for table in (self.item_embedding, self.attribute_embedding, self.position_embedding):
             nn.init.normal_(table.weight, std=0.02)
         with torch.no_grad():

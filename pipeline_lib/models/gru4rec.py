@@ -1,4 +1,5 @@
-"""GRU4Rec (Hidasi et al. 2016; next-item form of Jannach & Ludewig 2017, as in RecBole).
+"""GRU4Rec (Hidasi et al. 2016) in RecBole's next-item form (what ETEGRec ran; the authors' code trains
+session-parallel with sampled softmax and Adagrad instead).
 
 Item embedding → dropout → GRU → linear projection of the state after the most recent item back to
 the embedding size; item scores are that projection dotted with the (tied) item embedding table.

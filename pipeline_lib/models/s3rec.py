@@ -8,10 +8,14 @@ pair by ``f(x, y) = (W x) · y`` with its own ``W`` (paper §3.3):
 - AAP, associated attribute prediction: each unmasked position's output against every attribute,
   binary cross-entropy with the item's own attributes as positives (RecBole's multi-label form);
 - MIP, masked item prediction: each masked position's output, the true item against one sampled
-  item, pairwise −log σ(f⁺ − f⁻);
+  item, pairwise −log σ(σ(f⁺) − σ(f⁻)) (the authors' and RecBole's form);
 - MAP, masked attribute prediction: as AAP, at the masked positions (their items' attributes);
 - SP, segment prediction: the last output of the sequence whose segment is masked, against the
   segment encoded alone (true) and a same-length segment from elsewhere in the batch, pairwise.
+
+Every loss is summed over the batch's positions or rows as in the references (here divided by the batch size), and
+weighted AAP 0.2, MIP 1, MAP 1, SP 0.5 (the authors' ``run_pretrain.py`` and RecBole's ``S3Rec.yaml`` since 2024).
+Pre-training always masks each instance's last item for MIP/MAP (the authors' data loader; ``mask_last``).
 
 Fine-tuning (paper §3.4) is SASRec's task: the last position's causal output scored against the
 item table (full-softmax CE in the shared loop). Item rows: 0…n−1 items, n = padding, n + 1 = [MASK].
@@ -30,6 +34,7 @@ from pipeline_lib.models.config import S3RecConfig
 from pipeline_lib.models.encoder_blocks import (
     LAYER_NORM_EPS,
     attention_mask,
+    init_linear_weights_,
     padded_attribute_rows,
     post_ln_encoder,
     recency_positions,
@@ -67,6 +72,7 @@ class S3Rec(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.encoder = post_ln_encoder(dim, config.heads, config.ffn_dim, config.blocks, config.dropout)
         self.heads = nn.ModuleDict({name: nn.Linear(dim, dim) for name in OBJECTIVES})
+        init_linear_weights_(self)
         for table in (self.item_embedding, self.attribute_embedding, self.position_embedding):
             nn.init.normal_(table.weight, std=0.02)
         with torch.no_grad():
@@ -100,37 +106,45 @@ class S3Rec(nn.Module):
 
     def _attribute_loss(self, head: str, outputs: Tensor, items: Tensor, where: Tensor) -> Tensor:
         """Multi-label BCE of ``outputs`` [B, L, dim] against every attribute, positives = the attributes of
-        ``items`` [B, L]; summed over attributes, averaged over the positions in ``where`` [B, L]."""
+        ``items`` [B, L]; summed over attributes and the positions in ``where`` [B, L], divided by B."""
         logits = self.heads[head](outputs[where]) @ self.attribute_embedding.weight[1:].T  # [P, n_attributes]
         labels = torch.zeros(logits.shape[0], self.config.n_attributes + 1, device=logits.device)
         labels.scatter_(1, self.item_attributes[items[where]], 1.0)
-        per_position = F.binary_cross_entropy_with_logits(logits, labels[:, 1:], reduction="none").sum(dim=1)
-        return per_position.sum() / where.sum().clamp(min=1)
+        return F.binary_cross_entropy_with_logits(logits, labels[:, 1:], reduction="sum") / where.shape[0]
 
     def pretrain_losses(self, batch: PretrainBatch) -> dict[str, Tensor]:
-        """The four unweighted objectives (paper §3.3), each a mean over its positions or rows."""
+        """The four unweighted objectives (paper §3.3) as the authors and RecBole reduce them: summed over the
+        batch's positions (AAP, MIP, MAP) or rows (SP), here divided by the batch size B (one scale for all four,
+        so their weights balance them as in the references); the pairwise ones on sigmoid scores,
+        −log σ(σ(f⁺) − σ(f⁻))."""
         real = batch.sequences >= 0
         masked = batch.masked == self.mask_token
         items = batch.sequences.masked_fill(~real, self.config.n_items)
         outputs = self.encode(batch.masked, causal=False)
         mip = self.heads["mip"](outputs[masked])
         table = self.item_embedding.weight
-        margin = (mip * (table[items[masked]] - table[batch.negatives[masked]])).sum(dim=-1)
+        margin = _sigmoid_margin(mip, table[items[masked]], table[batch.negatives[masked]])
         sp_rows = batch.has_segment
         context = self.heads["sp"](self.encode(batch.segment_context[sp_rows], causal=False)[:, -1])
         positive = self.encode(batch.positive_segment[sp_rows], causal=False)[:, -1]
         negative = self.encode(batch.negative_segment[sp_rows], causal=False)[:, -1]
-        sp_margin = (context * (positive - negative)).sum(dim=-1)
-        zero = outputs.new_zeros(())
+        sp_margin = _sigmoid_margin(context, positive, negative)
+        rows = batch.sequences.shape[0]
         return {
             "aap": self._attribute_loss("aap", outputs, items, real & ~masked),
-            "mip": F.softplus(-margin).mean() if margin.numel() else zero,
+            "mip": F.softplus(-margin).sum() / rows,
             "map": self._attribute_loss("map", outputs, items, masked),
-            "sp": F.softplus(-sp_margin).mean() if sp_margin.numel() else zero,
+            "sp": F.softplus(-sp_margin).sum() / rows,
         }
 
     def pretrain_loss(self, batch: PretrainBatch) -> tuple[Tensor, dict[str, Tensor]]:
-        """Σ weight · objective (RecBole's weighting), and the objectives themselves."""
+        """Σ weight · objective (the authors' and RecBole's weights), and the objectives themselves."""
         losses = self.pretrain_losses(batch)
         weights = self.config.weights()
         return sum(weights[name] * value for name, value in losses.items()), losses
+
+
+def _sigmoid_margin(query: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+    """σ(f⁺) − σ(f⁻) with f = query · key per row ([N, dim] each → [N]): the S³-Rec authors' and RecBole's pairwise
+    score, whose −log σ is MIP's and SP's loss."""
+    return torch.sigmoid((query * positive).sum(dim=-1)) - torch.sigmoid((query * negative).sum(dim=-1))

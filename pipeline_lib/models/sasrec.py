@@ -1,8 +1,9 @@
 """SASRec (Kang & McAuley 2018): causal self-attention over the item history, scored against the item table.
 
 Pre-LN Transformer blocks (``torch.nn.TransformerEncoderLayer(norm_first=True)``, ReLU feed-forward)
-and a final LayerNorm, as in the authors' code, where each block normalises its queries before
-attention and its input before the feed-forward layer. Positions are learned and counted from the
+and a final LayerNorm. Neither reference's block: the authors' code normalises only the queries (keys and values
+read the un-normalised input) and scales item embeddings by √d; RecBole's (what ETEGRec ran) is post-LN with
+GELU (docs/deviations.md, Baselines). Positions are learned and counted from the
 most recent item (position 0 = the last item): for a history of exactly ``max_len`` items that is
 the original left-padded layout, and it makes every real position's output independent of how much
 left padding its row carries. Item scores are the last position's output dotted with the (tied)

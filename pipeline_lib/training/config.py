@@ -55,7 +55,7 @@ class OptimConfig:
 
 @dataclass(frozen=True)
 class BaselineConfig:
-    """The shared keys of ``baselines``: Adam(W) at a constant rate, as SASRec and RecBole train."""
+    """The shared keys of ``baselines``: AdamW at a constant rate (weight decay 0 = RecBole's Adam)."""
 
     batch_size: int = param(256, ge=1, description="training samples per step; also users per ranking batch")
     lr: float = param(1e-3, gt=0, description="Adam(W) learning rate, constant")

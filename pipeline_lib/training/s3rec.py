@@ -23,9 +23,11 @@ def pretraining_sequences(train: Samples) -> Tensor:
     return torch.cat([train.histories[:, 1:], train.targets[:, None]], dim=1).cpu()
 
 
-def pretrain_batch(sequences: Tensor, n_items: int, mask_ratio: float, generator: torch.Generator) -> PretrainBatch:
-    """MIP/MAP masking (each real position with probability ``mask_ratio``, a uniform other item as its
-    negative) and one segment per row of >= 2 items (length uniform in 1 … len // 2, start uniform),
+def pretrain_batch(
+    sequences: Tensor, n_items: int, mask_ratio: float, generator: torch.Generator, mask_last: bool
+) -> PretrainBatch:
+    """MIP/MAP masking (each real position with probability ``mask_ratio``, and with ``mask_last`` always the
+    last one, as the authors' loader does; a uniform other item as its negative) and one segment per row of >= 2 items (length uniform in 1 … len // 2, start uniform),
     whose negative is the same-length run starting uniformly in the batch's concatenated items.
     ``sequences`` [B, L] on the CPU, right-aligned, -1 = padding; [MASK] = ``n_items + 1``."""
     if n_items < 2:
@@ -34,6 +36,8 @@ def pretrain_batch(sequences: Tensor, n_items: int, mask_ratio: float, generator
     mask_token, real = n_items + 1, sequences >= 0
     lengths = real.sum(dim=1)
     masked_positions = (torch.rand(rows, width, generator=generator) < mask_ratio) & real
+    if mask_last:
+        masked_positions[:, -1] = real[:, -1]
     offsets = torch.randint(1, n_items, (rows, width), generator=generator)
     negatives = (sequences.clamp(min=0) + offsets) % n_items
 
@@ -71,7 +75,9 @@ def pretrain_s3rec(model: S3Rec, sequences: Tensor, optim: BaselineConfig, seed:
         running = torch.zeros(1 + len(OBJECTIVES), device=device)
         batches = torch.randperm(len(sequences), generator=generator).split(config.pretrain_batch_size or optim.batch_size)
         for index in tqdm(batches, desc=f"pretrain {epoch}", leave=False):
-            batch = pretrain_batch(sequences[index], config.n_items, config.mask_ratio, generator).to(device)
+            batch = pretrain_batch(
+                sequences[index], config.n_items, config.mask_ratio, generator, config.mask_last
+            ).to(device)
             loss, parts = model.pretrain_loss(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -101,3 +101,18 @@ def test_rejects_long_inputs_and_bad_config():
         BERT4RecConfig(n_items=5, max_len=4, mask_prob=0.0)
     with pytest.raises(ValueError, match="divisible"):
         BERT4RecConfig(n_items=5, max_len=4, dim=10, heads=3)
+
+
+def test_audited_blocks_head_layernorm_and_init():
+    """As the authors' code and RecBole (docs/deviations.md, Baselines): LayerNorm eps 1e-12, no dropout inside the
+    feed-forward block, a LayerNorm after eq. 7's GELU projection, linear layers N(0, 0.02) with zero biases."""
+    m = BERT4Rec(BERT4RecConfig(n_items=N_ITEMS, max_len=8, dim=64, heads=2, ffn_dim=256, dropout=0.3))
+    for layer in m.encoder.layers:
+        assert isinstance(layer.dropout, torch.nn.Identity) and layer.norm1.eps == 1e-12
+    assert m.head_norm.eps == 1e-12 and m.input_norm.eps == 1e-12
+    hidden = torch.randn(5, 64)
+    expected = torch.nn.functional.layer_norm(torch.nn.functional.gelu(m.projection(hidden)), (64,), eps=1e-12)
+    torch.testing.assert_close(m.head(hidden), expected)
+    weights = torch.cat([m.projection.weight.flatten(), m.encoder.layers[0].linear1.weight.flatten(),
+                         m.encoder.layers[0].self_attn.in_proj_weight.flatten()])
+    assert abs(weights.std().item() - 0.02) < 0.002 and m.projection.bias.abs().sum() == 0

@@ -93,3 +93,9 @@ def test_bad_config():
         CaserConfig(n_items=4, L=0)
     with pytest.raises(ValueError, match="dropout"):
         CaserConfig(n_items=4, dropout=1.0)
+
+
+def test_audited_default_filters():
+    """The authors' window and filters (L 5, n_h 16, n_v 4); n_v 4 is also the paper's and RecBole's."""
+    config = CaserConfig(n_items=5)
+    assert (config.L, config.n_h, config.n_v, config.dropout) == (5, 16, 4, 0.4)

@@ -99,3 +99,13 @@ def test_ce_loss_decreases_on_a_successor_task():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_audited_recbole_blocks_and_init():
+    """RecBole's FDSA blocks: no dropout inside the feed-forward block; every linear layer N(0, 0.02), zero biases."""
+    m = FDSA(FDSAConfig(n_items=N_ITEMS, max_len=6, n_attributes=N_ATTRIBUTES, dim=64, ffn_dim=256, dropout=0.5), attributes())
+    for encoder in (m.item_encoder, m.feature_encoder):
+        assert all(isinstance(layer.dropout, torch.nn.Identity) for layer in encoder.layers)
+    linears = [layer for layer in m.modules() if isinstance(layer, torch.nn.Linear)]
+    weights = torch.cat([layer.weight.flatten() for layer in linears])
+    assert abs(weights.std().item() - 0.02) < 0.002 and all(layer.bias.abs().sum() == 0 for layer in linears)
