@@ -16,6 +16,7 @@ from typing import Any, NewType
 
 Device = NewType("Device", str)  # auto | cpu | cuda | cuda:N | mps: the schema checks the spelling
 PARAM = "param"  # the metadata key of a declared field
+RESOLVED = "resolved"  # the metadata key of a field the code fills in (from the data), with limits
 _LIMITS = {"ge": (">=", lambda v, b: v >= b), "gt": (">", lambda v, b: v > b), "le": ("<=", lambda v, b: v <= b),
            "lt": ("<", lambda v, b: v < b)}
 
@@ -44,16 +45,24 @@ def param(default: Any = MISSING, *, description: str, default_factory: Any = MI
     return field(default=default, default_factory=default_factory, metadata=metadata)
 
 
+def resolved(*, kw_only: bool = False, **limits: Any) -> Any:
+    """A required dataclass field that the code fills in, not params.yaml (``n_items`` from the data), with limits
+    that :func:`check_declared` checks, e.g. ``n_items: int = resolved(ge=1)``."""
+    return field(kw_only=kw_only, metadata={RESOLVED: Param("", dict(limits), {})})
+
+
 def declared(config: type) -> list[dataclasses.Field]:
     """The fields of dataclass ``config`` declared with :func:`param`, in declaration order."""
     return [f for f in dataclasses.fields(config) if PARAM in f.metadata]
 
 
 def check_declared(config: Any) -> None:
-    """The limits of ``config``'s declared fields, then its ``check()``; ``ValueError`` naming the first field out
+    """The limits of ``config``'s declared and resolved fields, then its ``check()``; ``ValueError`` naming the first field out
     of range, e.g. ``dim must be >= 1, got 0`` (``None`` passes: an optional key left unset)."""
-    for f in declared(type(config)):
-        spec: Param = f.metadata[PARAM]
+    for f in dataclasses.fields(config):
+        spec: Param | None = f.metadata.get(PARAM) or f.metadata.get(RESOLVED)
+        if spec is None:
+            continue
         value = getattr(config, f.name)
         values = list(value) if isinstance(value, (list, tuple)) else [value]
         checks = [(f.name, value, spec.limits)] + [(f"{f.name}[{i}]", v, spec.items) for i, v in enumerate(values)

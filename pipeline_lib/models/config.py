@@ -6,10 +6,10 @@ data or the variant, not from params.yaml. No torch here: :mod:`pipeline_lib.sch
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Literal, get_args
 
-from pipeline_lib.declare import check_declared, param
+from pipeline_lib.declare import check_declared, param, resolved
 
 FeedForward = Literal["relu", "gelu", "gelu_new", "silu", "gated-relu", "gated-gelu", "gated-gelu_new", "gated-silu"]
 BosQueryInit = Literal["normal", "token_scale"]
@@ -107,8 +107,8 @@ class AttentionBaselineConfig:
     128-d item embeddings; each model overrides its own). Raises ``ValueError`` naming the field: ``n_items``,
     ``max_len`` and the sizes ≥ 1, ``dim`` divisible by ``heads``, ``dropout`` in [0, 1)."""
 
-    n_items: int
-    max_len: int
+    n_items: int = resolved(ge=1)
+    max_len: int = resolved(ge=1)
     dim: int = param(128, ge=1, description="item (and attribute) embedding size (divisible by heads)")
     blocks: int = param(2, ge=1, description="transformer blocks (per stream for FDSA)")
     heads: int = param(2, ge=1, description="attention heads")
@@ -116,9 +116,6 @@ class AttentionBaselineConfig:
     dropout: float = _dropout(0.5)
 
     def __post_init__(self) -> None:
-        for name in ("n_items", "max_len"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         check_declared(self)
 
     def check(self) -> None:
@@ -151,12 +148,7 @@ class AttributeEncoderConfig(AttentionBaselineConfig):
     """What FDSA's and S³Rec's configs share: the attention sizes and ``n_attributes`` (keyword only; from the
     data, as ``n_items`` and ``max_len``; ≥ 0)."""
 
-    n_attributes: int = field(kw_only=True)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.n_attributes < 0:
-            raise ValueError(f"n_attributes must be >= 0, got {self.n_attributes}")
+    n_attributes: int = resolved(kw_only=True, ge=0)
 
 
 @dataclass(frozen=True)
@@ -194,15 +186,13 @@ class S3RecConfig(AttributeEncoderConfig):
 class GRU4RecConfig:
     """``baselines.gru4rec``; ``n_items`` comes from the data."""
 
-    n_items: int
+    n_items: int = resolved(ge=1)
     embedding_dim: int = param(128, ge=1, description="item embedding size")
     hidden_size: int = param(128, ge=1, description="GRU state size")
     layers: int = param(1, ge=1, description="GRU layers")
     dropout: float = _dropout(0.3)
 
     def __post_init__(self) -> None:
-        if self.n_items < 1:
-            raise ValueError(f"n_items must be >= 1, got {self.n_items}")
         check_declared(self)
 
 
@@ -211,7 +201,7 @@ class CaserConfig:
     """``baselines.caser``: the authors' Caser (L 5, n_h 16, n_v 4) at ETEGRec's 128-d embeddings with RecBole's
     dropout 0.4; ``n_items`` comes from the data."""
 
-    n_items: int
+    n_items: int = resolved(ge=1)
     dim: int = param(128, ge=1, description="item embedding size d (also z's)")
     L: int = param(5, ge=1, description="the most recent items convolved (older ones are not read)")
     n_h: int = param(16, ge=1, description="horizontal filters per height 1..L")
@@ -219,8 +209,6 @@ class CaserConfig:
     dropout: float = _dropout(0.4)
 
     def __post_init__(self) -> None:
-        if self.n_items < 1:
-            raise ValueError(f"n_items must be >= 1, got {self.n_items}")
         check_declared(self)
 
 
