@@ -90,6 +90,12 @@ class JointOptimConfig:
     weight_decay: float = param(0.05, ge=0, description="AdamW weight decay (both)")
     recommender_warmup_steps: int = param(8000, ge=0, description="linear warmup, recommender steps")
     tokenizer_warmup_steps: int = param(4000, ge=0, description="linear warmup, tokenizer steps")
+    recommender_warmup_epochs: float | None = param(
+        None, gt=0, description="linear warmup in recommender epochs; when set it replaces recommender_warmup_steps"
+    )
+    tokenizer_warmup_epochs: float | None = param(
+        None, gt=0, description="linear warmup in tokenizer epochs; when set it replaces tokenizer_warmup_steps"
+    )
     batch_size: int = param(512, ge=1, description="training samples per step")
     max_epochs: int = param(400, ge=1, description="epochs")
     patience: int = param(15, ge=1, description="validations (= cycles) without a better NDCG@10")
@@ -101,6 +107,14 @@ class JointOptimConfig:
         check_declared(self)
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+
+    def warmup(self, component: str, steps_per_epoch: int) -> int:
+        """Linear warm-up of ``component`` (tokenizer | recommender) in optimiser steps: its ``*_warmup_epochs`` ×
+        steps per epoch when set (counted in the epochs that train it), else its ``*_warmup_steps``."""
+        epochs = getattr(self, f"{component}_warmup_epochs")
+        if epochs is None:
+            return getattr(self, f"{component}_warmup_steps")
+        return max(1, round(epochs * steps_per_epoch))
 
 
 @dataclass(frozen=True)

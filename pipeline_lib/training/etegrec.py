@@ -165,7 +165,6 @@ class JointTrainer:
             "recommender": [p for m in model.recommender_side() for p in m.parameters()],
         }
         lrs = {"tokenizer": optim.tokenizer_lr, "recommender": optim.recommender_lr}
-        warmups = {"tokenizer": optim.tokenizer_warmup_steps, "recommender": optim.recommender_warmup_steps}
         self.optimizers = {
             name: torch.optim.AdamW(
                 self.params[name], lr=lrs[name], weight_decay=optim.weight_decay, fused=self.device.type == "cuda"
@@ -174,7 +173,8 @@ class JointTrainer:
         }
         self.schedulers = {
             name: get_cosine_schedule_with_warmup(
-                self.optimizers[name], warmups[name], max(1, _epochs_training(optim, name) * self.n_batches)
+                self.optimizers[name], optim.warmup(name, self.n_batches),
+                max(1, _epochs_training(optim, name) * self.n_batches),
             )
             for name in self.COMPONENTS
         }

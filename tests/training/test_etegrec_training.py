@@ -220,3 +220,14 @@ def test_missing_sasrec_embeddings_stop_the_stage_with_one_line(tmp_path, monkey
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "item_embeddings.safetensors" in err[0] and "baseline stage" in err[0]
+
+
+def test_warmup_in_epochs_replaces_steps_per_component():
+    """Profile converge's ETEGRec warm-up: epochs of the part it warms × its steps an epoch (the authors' 8000 / 4000
+    scheduler steps are 15.7 / 7.9 epochs on Amazon 2023 Scientific), else the steps."""
+    steps = JointOptimConfig(recommender_warmup_steps=8000, tokenizer_warmup_steps=4000)
+    assert (steps.warmup("recommender", 66), steps.warmup("tokenizer", 66)) == (8000, 4000)
+    epochs = JointOptimConfig(recommender_warmup_epochs=15.7, tokenizer_warmup_epochs=7.9)
+    assert (epochs.warmup("recommender", 66), epochs.warmup("tokenizer", 66)) == (1036, 521)
+    with pytest.raises(ValueError, match="recommender_warmup_epochs must be > 0"):
+        JointOptimConfig(recommender_warmup_epochs=0.0)
