@@ -172,8 +172,29 @@ def shared_stage_settings(params: dict[str, Any], dataset: str) -> dict[str, Any
     return {"source": source, "tokenize": stage_section(params, spec, "tokenize"), **top}
 
 
+# The sections each training stage reads (beside the top-level keys and the catalog entry): a run's fingerprint
+# holds only these, so a key added to another section (a default-valued one included) leaves it done.
+STAGE_SECTIONS = {"train": ("model", "train", "evaluate", "stopping", "tokenize"),
+                  "baseline": ("baselines", "evaluate", "stopping"),
+                  "etegrec": ("etegrec", "evaluate", "stopping", "baselines")}
+
+
+def job_settings(settings: dict[str, Any], job: Job) -> dict[str, Any]:
+    """``settings`` (:func:`resolved_settings`) cut to what ``job`` reads: its stage's sections, and of
+    ``baselines`` the shared keys and its model's own (ETEGRec: SASRec's, whose item embeddings it reads)."""
+    sections = {name: settings["sections"][name] for name in STAGE_SECTIONS[job.stage]}
+    if "baselines" in sections:
+        model = job.model if job.stage == "baseline" else "sasrec"
+        shared = {key: value for key, value in sections["baselines"].items() if not isinstance(value, dict)}
+        sections["baselines"] = shared | {model: sections["baselines"].get(model)}
+    return {**settings, "sections": sections}
+
+
 def fingerprint(settings: dict[str, Any], job: Job | None) -> str:
-    """sha256 of the settings and the job (None: the shared stages)."""
+    """sha256 of the settings the job reads (:func:`job_settings`) and the job; ``job`` None: ``settings`` are the
+    shared stages'."""
+    if job is not None:
+        settings = job_settings(settings, job)
     identity = {"settings": settings, "job": None if job is None else [job.stage, job.model, job.seed]}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
 

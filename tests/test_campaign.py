@@ -90,6 +90,22 @@ def test_fingerprint_follows_the_dataset_settings_and_the_job(tmp_path):
     params["profiles"]["converge"]["stopping"]["patience"] = 5
     params["catalog"]["demo"]["alpha"] = 0.9  # another dataset's entry: no change
     assert fingerprint(resolved_settings(params, "scientific2018_converged"), camp.jobs[0]) == a
+    params["baselines"]["s3rec"]["mask_last"] = False  # a section a training run of tiger does not read
+    params["etegrec"]["tau"] = 0.5
+    assert fingerprint(resolved_settings(params, "scientific2018_converged"), camp.jobs[0]) == a
+
+
+def test_a_baseline_run_reads_the_shared_keys_and_its_own_model_section(tmp_path):
+    params = load_params(ROOT / "params.yaml")
+    folder = make_folder(tmp_path, [{"stage": "baseline", "model": "sasrec", "seeds": [1]},
+                                    {"stage": "etegrec", "model": "etegrec", "seeds": [1]}])
+    sasrec, etegrec = load_campaign(folder, ROOT / "params.yaml").jobs
+    before = [fingerprint(resolved_settings(params, "scientific2018_converged"), job) for job in (sasrec, etegrec)]
+    params["baselines"]["fdsa"]["dim"] = 16  # another model's section
+    same = [fingerprint(resolved_settings(params, "scientific2018_converged"), job) for job in (sasrec, etegrec)]
+    params["baselines"]["sasrec"]["blocks"] = 3  # SASRec's: its run, and ETEGRec, which reads its embeddings
+    changed = [fingerprint(resolved_settings(params, "scientific2018_converged"), job) for job in (sasrec, etegrec)]
+    assert same == before and all(c != b for c, b in zip(changed, before, strict=True))
 
 
 def test_restart_runs_only_what_is_not_done_and_collects_outputs(tmp_path, monkeypatch):
