@@ -122,6 +122,7 @@ def section(
     (type, ``Field``)); ``nested``: sub-sections (name → section model). ``config.check`` (cross-field rules),
     when present, validates the section too."""
     configs = config if isinstance(config, tuple) else (config,)
+    hints = {c: get_type_hints(c, include_extras=True) for c in configs}
     wanted = None if only is None else set(only)
     fields: dict[str, Any] = {}
     for owner, f in ((c, f) for c in configs for f in declared(c)):
@@ -135,8 +136,7 @@ def section(
             factory = f.default_factory
             info = Field(default_factory=lambda factory=factory: _plain(factory()), description=spec.description,
                          **spec.limits)
-        hint = get_type_hints(owner, include_extras=True)[f.name]
-        fields[f.name] = (_schema_type(hint, spec.items), info)
+        fields[f.name] = (_schema_type(hints[owner][f.name], spec.items), info)
     fields |= extra or {}
     fields |= {key: (model, Field(default_factory=model)) for key, model in (nested or {}).items()}
     checks = [c.check for c in configs if hasattr(c, "check")]
