@@ -255,10 +255,27 @@ def prepare(campaign: Campaign, python: str, log_dir: Path) -> None:
     stamp.write_text(wanted + "\n")
 
 
+def tokenizer_inputs(campaign: Campaign, method: str) -> str:
+    """sha256 of what LETTER's / CoST's tokenizer stage reads: the shared stages' settings (the tokenize section
+    included) and, for LETTER, the bytes of the SASRec item embeddings of ``seeds[0]`` (a re-run SASRec changes them)."""
+    paths = DatasetPaths(campaign.dataset)
+    identity = {"method": method, "shared": fingerprint(shared_stage_settings(campaign.params, campaign.dataset), None)}
+    if method == "letter":
+        sasrec = paths.item_embeddings_of(run_name("sasrec", campaign.params["seeds"][0]))
+        identity["sasrec"] = hashlib.sha256(sasrec.read_bytes()).hexdigest() if sasrec.is_file() else None
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
 def prepare_tokenizer(campaign: Campaign, method: str, python: str, log_dir: Path) -> None:
-    """LETTER's / CoST's tokenizer stage, unless its semantic IDs exist (data/<ds>/tokenizer_<method>)."""
-    if not DatasetPaths(campaign.dataset).semantic_ids_of(method).is_file():
-        run_shared_stage(campaign, ("tokenize", method), python, log_dir)
+    """LETTER's / CoST's tokenizer stage (data/<ds>/tokenizer_<method>), unless its stamp holds the fingerprint of
+    its present inputs (:func:`tokenizer_inputs`) and its semantic IDs exist."""
+    paths = DatasetPaths(campaign.dataset)
+    stamp = paths.data / f"campaign_tokenizer_{method}.txt"
+    wanted = tokenizer_inputs(campaign, method)
+    if stamp.is_file() and stamp.read_text().strip() == wanted and paths.semantic_ids_of(method).is_file():
+        return
+    run_shared_stage(campaign, ("tokenize", method), python, log_dir)
+    stamp.write_text(wanted + "\n")
 
 
 def run_shared_stage(campaign: Campaign, stage: tuple[str, ...], python: str, log_dir: Path) -> None:

@@ -174,3 +174,31 @@ def test_the_shared_stages_fingerprint_ignores_training_settings():
     assert fingerprint(shared_stage_settings(params, "scientific2018_paper"), None) == before
     params["tokenize"]["train"]["epochs"] = 7
     assert fingerprint(shared_stage_settings(params, "scientific2018_paper"), None) != before
+
+
+def test_letters_tokenizer_is_rebuilt_when_the_sasrec_it_reads_changes(tmp_path, monkeypatch):
+    """The campaign's LETTER tokenizer is stamped with its inputs: unchanged inputs skip the stage, a re-run SASRec
+    (other embedding bytes) or another tokenize section runs it again."""
+    folder = make_folder(tmp_path, [{"stage": "train", "model": "letter", "seeds": [1]}])
+    camp = load_campaign(folder, ROOT / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    paths = DatasetPaths(camp.dataset)
+    sasrec = paths.item_embeddings_of(run_name("sasrec", camp.params["seeds"][0]))
+    sasrec.parent.mkdir(parents=True)
+    sasrec.write_bytes(b"first")
+    calls = []
+
+    def fake_stage(campaign, stage, python, log_dir):
+        calls.append(stage)
+        paths.semantic_ids_of("letter").parent.mkdir(parents=True, exist_ok=True)
+        paths.semantic_ids_of("letter").write_bytes(b"ids")
+
+    monkeypatch.setattr(campaign_module, "run_shared_stage", fake_stage)
+    for _ in range(2):
+        campaign_module.prepare_tokenizer(camp, "letter", "python", tmp_path)
+    assert calls == [("tokenize", "letter")]
+    sasrec.write_bytes(b"second")
+    campaign_module.prepare_tokenizer(camp, "letter", "python", tmp_path)
+    camp.params["tokenize"]["letter"]["cf_weight"] = 0.5
+    campaign_module.prepare_tokenizer(camp, "letter", "python", tmp_path)
+    assert len(calls) == 3
