@@ -13,6 +13,41 @@ def run_name(model: str, seed: int) -> str:
 
 
 @dataclass(frozen=True)
+class ResultFiles:
+    """Where one dataset's results lie, the same layout under two roots: a dataset's ``reports/metrics/<name>`` and
+    ``data/<name>/ranks`` (:attr:`DatasetPaths.results`), or an evidence campaign's folder (:meth:`of_campaign`).
+
+    ``metrics`` holds ``eval/<run>.json``, ``train/<run>.json``, ``tokenizer.json``, ``tokenizer_<method>.json``
+    and ``dataset_stats.json``; ``ranks`` holds ``<run>.parquet``, or is ``None`` where no ranks are kept. A run is
+    ``<model>/seed_<s>`` (:func:`run_name`) or an unseeded model's name."""
+
+    metrics: Path
+    ranks: Path | None
+
+    @classmethod
+    def of_campaign(cls, folder: Path) -> ResultFiles:
+        """A campaign folder ``reports/<name>/``: its metrics under ``metrics/``, no ranks files."""
+        return cls(folder / "metrics", None)
+
+    def eval_metrics(self, run: str) -> Path:
+        return self.metrics / "eval" / f"{run}.json"
+
+    def train_metrics(self, run: str) -> Path:
+        return self.metrics / "train" / f"{run}.json"
+
+    def user_ranks(self, run: str) -> Path | None:
+        return None if self.ranks is None else self.ranks / f"{run}.parquet"
+
+    def tokenizer_metrics_of(self, method: str | None) -> Path:
+        """The shared RQ-VAE's metrics (``method`` None) or LETTER's / CoST's (``tokenizer_<method>.json``)."""
+        return self.metrics / ("tokenizer.json" if method is None else f"tokenizer_{method}.json")
+
+    @property
+    def dataset_stats(self) -> Path:
+        return self.metrics / "dataset_stats.json"
+
+
+@dataclass(frozen=True)
 class DatasetPaths:
     """Artifacts of one dataset: cached outputs under ``data/<name>``, metrics under ``reports/metrics/<name>``."""
 
@@ -26,6 +61,11 @@ class DatasetPaths:
     @property
     def metrics(self) -> Path:
         return self.root / "reports" / "metrics" / self.name
+
+    @property
+    def results(self) -> ResultFiles:
+        """The metrics and ranks files the tables read (the same layout as a campaign folder's)."""
+        return ResultFiles(self.metrics, self.data / "ranks")
 
     # download
     @property
@@ -67,7 +107,7 @@ class DatasetPaths:
 
     @property
     def dataset_stats(self) -> Path:
-        return self.metrics / "dataset_stats.json"
+        return self.results.dataset_stats
 
     # embed
     @property
@@ -97,7 +137,7 @@ class DatasetPaths:
 
     @property
     def tokenizer_metrics(self) -> Path:
-        return self.metrics / "tokenizer.json"
+        return self.results.tokenizer_metrics_of(None)
 
     # tokenize_letter / tokenize_cost: another tokenizer beside the shared one (None = the shared one)
     def tokenizer_of(self, method: str | None) -> Path:
@@ -110,7 +150,7 @@ class DatasetPaths:
         return self.tokenizer_of(method) / self.semantic_ids.name
 
     def tokenizer_metrics_of(self, method: str | None) -> Path:
-        return self.tokenizer_metrics if method is None else self.metrics / f"tokenizer_{method}.json"
+        return self.results.tokenizer_metrics_of(method)
 
     # train / evaluate (one directory per model: a generative variant or a baseline)
     def model_dir(self, model: str) -> Path:
@@ -138,14 +178,14 @@ class DatasetPaths:
         return self.root / "reports" / "steps" / self.name / f"{model}.tsv"
 
     def train_metrics(self, model: str) -> Path:
-        return self.metrics / "train" / f"{model}.json"
+        return self.results.train_metrics(model)
 
     def timings(self, model: str) -> Path:
         """Wall-clock timings of a model's training run (kept apart from the reproducible metrics)."""
         return self.root / "reports" / "timings" / self.name / f"{model}.json"
 
     def eval_metrics(self, model: str) -> Path:
-        return self.metrics / "eval" / f"{model}.json"
+        return self.results.eval_metrics(model)
 
     def user_ranks(self, model: str) -> Path:
         return self.data / "ranks" / f"{model}.parquet"

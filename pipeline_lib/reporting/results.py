@@ -9,13 +9,14 @@ other seeds, left by older runs, are ignored). Unseeded outputs have one file: t
 utilization) and ``dataset_stats.json``.
 A file that does not exist is simply absent from the result (the tables mark the run missing, or list
 the missing seeds of a run that has some); a file that exists but is malformed raises
-``PipelineInputError`` naming it.
+``PipelineInputError`` naming it. An evidence campaign's folder (``reports/<name>/``) holds the same files under
+its ``metrics/``, without ranks (``pipeline_lib.paths.ResultFiles``), and :func:`read_results` reads either.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import yaml
 
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import read_json
-from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.paths import DatasetPaths, ResultFiles, run_name
 from pipeline_lib.protocol import PROTOCOLS
 from pipeline_lib.schema.reports import PAPER_VERSIONS
 
@@ -310,36 +311,54 @@ def run_protocol(protocols: dict[Path, EvalProtocol]) -> EvalProtocol:
     return first
 
 
-def collect_results(
-    dataset: str, runs: Iterable[str], metrics: Iterable[str], root: str | Path = ".", seeds: Iterable[int] = ()
+def read_results(
+    name: str, files: ResultFiles, runs: Mapping[str, Sequence[int]], metrics: Iterable[str],
+    shown: ResultFiles | None = None,
 ) -> DatasetResults:
-    """Every measured value of ``dataset`` for the model ``runs`` expected there, trained models read for the
-    training ``seeds`` (absent files are skipped, and listed when a run has some of its seeds)."""
-    paths, shown = DatasetPaths(dataset, Path(root)), DatasetPaths(dataset)
-    metrics, seeds = tuple(metrics), tuple(seeds)
+    """Every measured value under ``files`` (a dataset's ``reports/metrics/<dataset>``, or a campaign folder: the
+    same layout) for ``runs`` = each model → the training seeds expected of it (ignored for ``UNSEEDED_RUNS``):
+    absent files are skipped, and listed when a run has some of its seeds, with their ``shown`` paths (default
+    ``files``'). No ranks are read where ``files.ranks`` is ``None``."""
+    shown = files if shown is None else shown
+    metrics = tuple(metrics)
     values: dict[str, dict[str, Measured]] = {}
     ranks: dict[str, dict[int | None, Path]] = {}
     protocols: dict[str, EvalProtocol] = {}
     missing_evals: dict[str, tuple[Path, ...]] = {}
     missing_ranks: dict[str, tuple[Path, ...]] = {}
     not_converged: dict[str, tuple[int, ...]] = {}
-    for run in runs:
+    for run, seeds in runs.items():
         names = {None: run} if run in UNSEEDED_RUNS else {s: run_name(run, s) for s in seeds}
-        found = {seed: paths.eval_metrics(name) for seed, name in names.items() if paths.eval_metrics(name).is_file()}
+        found = {seed: files.eval_metrics(name) for seed, name in names.items() if files.eval_metrics(name).is_file()}
         if not found:
             continue
         values[run] = by_column({seed: read_eval_metrics(path, metrics) for seed, path in found.items()})
         if run not in UNSEEDED_RUNS:
             protocols[run] = run_protocol({path: read_eval_protocol(path, seed) for seed, path in found.items()})
-            not_converged[run] = tuple(s for s in found if read_stopped_by(paths.train_metrics(names[s])) not in
+            not_converged[run] = tuple(s for s in found if read_stopped_by(files.train_metrics(names[s])) not in
                                        (None, "patience"))
-        ranks[run] = {s: paths.user_ranks(names[s]) for s in found if paths.user_ranks(names[s]).is_file()}
         if len(found) < len(names):
             missing_evals[run] = tuple(shown.eval_metrics(name) for s, name in names.items() if s not in found)
+        if files.ranks is None:
+            continue
+        present = {s: files.user_ranks(names[s]) for s in found}
+        ranks[run] = {s: path for s, path in present.items() if path is not None and path.is_file()}
         if len(ranks[run]) < len(found):
-            missing_ranks[run] = tuple(shown.user_ranks(names[s]) for s in found if s not in ranks[run])
-    if paths.tokenizer_metrics.is_file():
-        values[TOKENIZER_RUN] = by_column({None: read_tokenizer_utilization(paths.tokenizer_metrics)})
-    if paths.dataset_stats.is_file():
-        values[STATS_RUN] = by_column({None: read_dataset_stats(paths.dataset_stats)})
-    return DatasetResults(dataset, values, ranks, protocols, missing_evals, missing_ranks, not_converged)
+            missing_ranks[run] = tuple(path for s in found if s not in ranks[run]
+                                       if (path := shown.user_ranks(names[s])) is not None)
+    if files.tokenizer_metrics_of(None).is_file():
+        values[TOKENIZER_RUN] = by_column({None: read_tokenizer_utilization(files.tokenizer_metrics_of(None))})
+    if files.dataset_stats.is_file():
+        values[STATS_RUN] = by_column({None: read_dataset_stats(files.dataset_stats)})
+    return DatasetResults(name, values, ranks, protocols, missing_evals, missing_ranks, not_converged)
+
+
+def collect_results(
+    dataset: str, runs: Iterable[str], metrics: Iterable[str], root: str | Path = ".", seeds: Iterable[int] = ()
+) -> DatasetResults:
+    """Every measured value of ``dataset`` for the model ``runs`` expected there, trained models read for the
+    training ``seeds`` (:func:`read_results` over ``reports/metrics/<dataset>`` and ``data/<dataset>/ranks``;
+    missing files named relative to the repository root)."""
+    seeds = tuple(seeds)
+    files, shown = DatasetPaths(dataset, Path(root)).results, DatasetPaths(dataset).results
+    return read_results(dataset, files, dict.fromkeys(runs, seeds), metrics, shown)

@@ -3,6 +3,7 @@
 import copy
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json, write_parquet
-from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.paths import DatasetPaths, ResultFiles, run_name
 from pipeline_lib.reporting import sweep
 from pipeline_lib.reporting.results import (
     PAPER_RESULTS,
@@ -18,6 +19,7 @@ from pipeline_lib.reporting.results import (
     Measured,
     collect_results,
     load_paper_results,
+    read_results,
 )
 
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")
@@ -161,6 +163,29 @@ def test_collect_results_lists_the_seeds_stopped_by_the_cap(tmp_path):
             write_json(paths.train_metrics(run_name("decor", seed)), {"stopped_by": stopped, "best_epoch": 4})
     results = collect_results("ds", ["decor"], METRICS, tmp_path, [2025, 1, 2, 3])
     assert results.not_converged == {"decor": (1, 2)}
+
+
+def test_one_reader_serves_a_dataset_and_a_campaign_folder(tmp_path):
+    """The same files under reports/metrics/<ds> and under a campaign folder's metrics/ read the same; the campaign
+    keeps no ranks, so none are read or listed as missing."""
+    paths = DatasetPaths("ds", tmp_path)
+    for seed, stopped in ((2025, "patience"), (1, "max_epochs")):
+        write_eval(tmp_path, "decor", seed, 0.03 + seed / 1e5)
+        write_json(paths.train_metrics(run_name("decor", seed)), {"stopped_by": stopped})
+    write_json(paths.tokenizer_metrics, {f"utilization_l{i}": 0.5 for i in (1, 2, 3)})
+    folder = tmp_path / "reports" / "camp" / "metrics"
+    for source in (paths.metrics / "eval", paths.metrics / "train", paths.tokenizer_metrics):
+        target = folder / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, target)
+    expected = {"decor": [2025, 1, 2]}
+    dataset = read_results("ds", paths.results, expected, METRICS)
+    campaign = read_results("ds", ResultFiles.of_campaign(folder.parent), expected, METRICS)
+    assert campaign.values == dataset.values and campaign.values["tokenizer"]["layer_1"].mean == 50.0
+    assert campaign.protocols == dataset.protocols == {"decor": EvalProtocol("decor", 20, 50)}
+    assert campaign.not_converged == dataset.not_converged == {"decor": (1,)}
+    assert campaign.missing_evals == {"decor": (folder / "eval" / "decor" / "seed_2.json",)}
+    assert list(dataset.ranks["decor"]) == [2025, 1] and campaign.ranks == {} and campaign.missing_ranks == {}
 
 
 def test_paper_numbers_follow_the_chosen_version():
