@@ -9,6 +9,7 @@ A campaign folder ``reports/<name>/`` holds ``jobs.yaml``::
       - {stage: train, model: tiger, seeds: [2025, 1, 2]}
       - {stage: baseline, model: sasrec, seeds: [2025]}
     compare: [[tiger, tiger_hf]]           # pairs the report tests (Welch over seeds)
+    paper_column: Scientific               # optional: the paper's dataset column the report's tables show beside ours
 
 Before the runs, the dataset's shared stages (download, filter, embed, tokenize) run once, by the stage
 scripts themselves, with a fixed thread count so that the tokenizer regenerates byte for byte. With ``set``, every
@@ -16,7 +17,8 @@ stage reads ``data/<dataset>/campaign_params.yaml`` (params.yaml with those keys
 ``python -m stages.<stage> <dataset> <model> --seed S`` with one thread (``cpu.threads_per_run``); its
 checkpoint lets an interrupted run resume on the same machine (``pipeline_lib.training.loop``). A finished run's
 train / eval metrics, timings and curve are copied to ``reports/<name>/{metrics/{train,eval},timings,curves}/
-<model>/seed_<s>.*`` and a line with its settings fingerprint goes to ``reports/<name>/runs.tsv``; a restart
+<model>/seed_<s>.*`` (the tokenizers' metrics and the dataset statistics to ``reports/<name>/metrics/``, as the
+tokenizers are prepared or found) and a line with its settings fingerprint goes to ``reports/<name>/runs.tsv``; a restart
 skips every run whose fingerprint is there (the settings, not the code: a code change that should re-run a
 model is a new campaign folder or a deleted line). Nothing is committed by the campaign itself.
 """
@@ -45,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import atomic_path
 from pipeline_lib.params import dataset_spec, stage_section
-from pipeline_lib.paths import DatasetPaths, run_name
+from pipeline_lib.paths import DatasetPaths, ResultFiles, run_name
 from pipeline_lib.schema import OVERRIDABLE, load_params, validate_params
 
 PREPARE_STAGES: tuple[tuple[str, ...], ...] = (("download",), ("filter",), ("embed",), ("tokenize",))
@@ -71,6 +73,9 @@ class JobList(BaseModel):
     runs: list[RunSpec] = Field(min_length=1)
     compare: list[tuple[str, str]] = Field(default_factory=list, description="model pairs the report tests")
     reference: str | None = Field(None, description="an earlier evidence folder the report compares model by model")
+    paper_column: str | None = Field(
+        None, description="the paper's dataset column (Scientific, Instrument, Game) the report's tables show beside "
+                          "ours; none: ours alone")
 
 
 OWN_TOKENIZER = ("letter", "cost")  # train variants on their own tokenizer: `python -m stages.tokenize <ds> <method>`
@@ -124,18 +129,24 @@ def with_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, 
     return out
 
 
-def load_campaign(folder: str | Path, params_path: str | Path = "params.yaml") -> Campaign:
-    """The folder's ``jobs.yaml`` checked (unknown keys, a dataset not in the catalog → PipelineInputError)."""
-    folder = Path(folder)
-    path = folder / "jobs.yaml"
+def read_job_list(folder: str | Path) -> JobList:
+    """The folder's ``jobs.yaml``, checked (absent, not YAML, unknown keys → PipelineInputError naming the key)."""
+    path = Path(folder) / "jobs.yaml"
     if not path.is_file():
         raise PipelineInputError(path, "job list not found")
     try:
-        jobs = JobList.model_validate(yaml.safe_load(path.read_text()))
+        return JobList.model_validate(yaml.safe_load(path.read_text()))
     except (yaml.YAMLError, ValidationError) as err:
         first = err.errors()[0] if isinstance(err, ValidationError) else None
         where = ".".join(map(str, first["loc"])) if first else None
         raise PipelineInputError(path, first["msg"] if first else "not valid YAML", field=where) from None
+
+
+def load_campaign(folder: str | Path, params_path: str | Path = "params.yaml") -> Campaign:
+    """The folder's ``jobs.yaml`` checked (unknown keys, a dataset not in the catalog → PipelineInputError)."""
+    folder = Path(folder)
+    path = folder / "jobs.yaml"
+    jobs = read_job_list(folder)
     if jobs.set:
         raw = with_overrides(yaml.safe_load(Path(params_path).read_text()), jobs.set)
         params = validate_params(raw, path)
@@ -215,15 +226,8 @@ def _append_ledger(ledger: Path, row: dict[str, Any]) -> None:
         writer.writerow(row)
 
 
-def collect_outputs(paths: DatasetPaths, folder: Path, model: str, seed: int) -> list[Path]:
-    """Copy a finished run's train / eval metrics, timings and curve into the campaign folder; returns the copies."""
-    name = run_name(model, seed)
-    pairs = {
-        paths.train_metrics(name): folder / "metrics" / "train" / model / f"seed_{seed}.json",
-        paths.eval_metrics(name): folder / "metrics" / "eval" / model / f"seed_{seed}.json",
-        paths.timings(name): folder / "timings" / model / f"seed_{seed}.json",
-        paths.curve(name): folder / "curves" / model / f"seed_{seed}.tsv",
-    }
+def copy_existing(pairs: dict[Path, Path]) -> list[Path]:
+    """Copy each ``source → target`` whose source exists (parents made); returns the targets copied."""
     copied = []
     for source, target in pairs.items():
         if source.is_file():
@@ -231,6 +235,28 @@ def collect_outputs(paths: DatasetPaths, folder: Path, model: str, seed: int) ->
             shutil.copyfile(source, target)
             copied.append(target)
     return copied
+
+
+def collect_outputs(paths: DatasetPaths, folder: Path, model: str, seed: int) -> list[Path]:
+    """Copy a finished run's train / eval metrics, timings and curve into the campaign folder; returns the copies."""
+    name, kept = run_name(model, seed), ResultFiles.of_campaign(folder)
+    return copy_existing({
+        paths.train_metrics(name): kept.train_metrics(name),
+        paths.eval_metrics(name): kept.eval_metrics(name),
+        paths.timings(name): folder / "timings" / model / f"seed_{seed}.json",
+        paths.curve(name): folder / "curves" / model / f"seed_{seed}.tsv",
+    })
+
+
+def collect_tokenizer_metrics(paths: DatasetPaths, folder: Path, methods: Sequence[str | None]) -> list[Path]:
+    """Copy the tokenizer metrics of ``methods`` (None: the shared RQ-VAE's, with the dataset statistics; else
+    LETTER's / CoST's ``tokenizer_<method>.json``) into the folder's ``metrics/`` (the same names as
+    ``reports/metrics/<dataset>/``, for the report's Tables 3–4 and loss terms); returns the copies."""
+    kept = ResultFiles.of_campaign(folder)
+    pairs = {paths.tokenizer_metrics_of(method): kept.tokenizer_metrics_of(method) for method in methods}
+    if None in methods:
+        pairs[paths.dataset_stats] = kept.dataset_stats
+    return copy_existing(pairs)
 
 
 def _commit() -> str:
@@ -243,16 +269,18 @@ def _env(threads: int) -> dict[str, str]:
 
 
 def prepare(campaign: Campaign, python: str, log_dir: Path) -> None:
-    """The shared stages, unless their stamp holds these settings' fingerprint and their outputs exist."""
+    """The shared stages, unless their stamp holds these settings' fingerprint and their outputs exist; then the
+    shared tokenizer's metrics and the dataset statistics are copied into the campaign folder."""
     paths = DatasetPaths(campaign.dataset)
     stamp = paths.data / "campaign_prepared.txt"
     wanted = fingerprint(shared_stage_settings(campaign.params, campaign.dataset), None)
     if stamp.is_file() and stamp.read_text().strip() == wanted and paths.semantic_ids.is_file():
         print(f"shared stages of {campaign.dataset}: done ({stamp})", flush=True)
-        return
-    for stage in PREPARE_STAGES:
-        run_shared_stage(campaign, stage, python, log_dir)
-    stamp.write_text(wanted + "\n")
+    else:
+        for stage in PREPARE_STAGES:
+            run_shared_stage(campaign, stage, python, log_dir)
+        stamp.write_text(wanted + "\n")
+    collect_tokenizer_metrics(paths, campaign.folder, [None])
 
 
 def tokenizer_inputs(campaign: Campaign, method: str) -> str:
@@ -268,14 +296,15 @@ def tokenizer_inputs(campaign: Campaign, method: str) -> str:
 
 def prepare_tokenizer(campaign: Campaign, method: str, python: str, log_dir: Path) -> None:
     """LETTER's / CoST's tokenizer stage (data/<ds>/tokenizer_<method>), unless its stamp holds the fingerprint of
-    its present inputs (:func:`tokenizer_inputs`) and its semantic IDs exist."""
+    its present inputs (:func:`tokenizer_inputs`) and its semantic IDs exist; either way its metrics are copied into
+    the campaign folder (:func:`collect_tokenizer_metrics`)."""
     paths = DatasetPaths(campaign.dataset)
     stamp = paths.data / f"campaign_tokenizer_{method}.txt"
     wanted = tokenizer_inputs(campaign, method)
-    if stamp.is_file() and stamp.read_text().strip() == wanted and paths.semantic_ids_of(method).is_file():
-        return
-    run_shared_stage(campaign, ("tokenize", method), python, log_dir)
-    stamp.write_text(wanted + "\n")
+    if not (stamp.is_file() and stamp.read_text().strip() == wanted and paths.semantic_ids_of(method).is_file()):
+        run_shared_stage(campaign, ("tokenize", method), python, log_dir)
+        stamp.write_text(wanted + "\n")
+    collect_tokenizer_metrics(paths, campaign.folder, [method])
 
 
 def run_shared_stage(campaign: Campaign, stage: tuple[str, ...], python: str, log_dir: Path) -> None:

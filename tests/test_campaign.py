@@ -19,7 +19,7 @@ from pipeline_lib.campaign import (
     run_campaign,
 )
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.io import write_json
+from pipeline_lib.io import read_json, write_json
 from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.schema import load_params
 
@@ -202,3 +202,34 @@ def test_letters_tokenizer_is_rebuilt_when_the_sasrec_it_reads_changes(tmp_path,
     camp.params["tokenize"]["letter"]["cf_weight"] = 0.5
     campaign_module.prepare_tokenizer(camp, "letter", "python", tmp_path)
     assert len(calls) == 3
+
+
+def test_tokenizer_metrics_and_dataset_statistics_are_copied_into_the_folder(tmp_path, monkeypatch):
+    """LETTER's / CoST's tokenizer metrics, whether their stage runs or is found done, and the shared tokenizer's
+    with the dataset statistics after the shared stages, land in the folder's metrics/ (the report's sources)."""
+    folder = make_folder(tmp_path, [{"stage": "train", "model": "cost", "seeds": [1]}])
+    camp = load_campaign(folder, ROOT / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    paths = DatasetPaths(camp.dataset)
+    calls = []
+
+    def fake_stage(campaign, stage, python, log_dir):
+        calls.append(stage)
+        method = stage[1] if len(stage) > 1 else None
+        paths.semantic_ids_of(method).parent.mkdir(parents=True, exist_ok=True)
+        paths.semantic_ids_of(method).write_bytes(b"ids")
+        write_json(paths.tokenizer_metrics_of(method), {"loss_terms": {"first_epoch": {}, "last_epoch": {}},
+                                                        "run": len(calls)})
+        write_json(paths.dataset_stats, {"users": 5})
+
+    monkeypatch.setattr(campaign_module, "run_shared_stage", fake_stage)
+    kept = folder / "metrics"
+    campaign_module.prepare_tokenizer(camp, "cost", "python", tmp_path)
+    assert calls == [("tokenize", "cost")] and read_json(kept / "tokenizer_cost.json")["run"] == 1
+    (kept / "tokenizer_cost.json").unlink()
+    campaign_module.prepare_tokenizer(camp, "cost", "python", tmp_path)  # found done: not run, copied again
+    assert len(calls) == 1 and read_json(kept / "tokenizer_cost.json")["run"] == 1
+    campaign_module.prepare(camp, "python", tmp_path)
+    assert calls[-1] == ("tokenize",) and read_json(kept / "tokenizer.json")["run"] == len(calls)
+    assert read_json(kept / "dataset_stats.json") == {"users": 5}
+    assert not (kept / "tokenizer_letter.json").exists()
