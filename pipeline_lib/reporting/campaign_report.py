@@ -1,6 +1,8 @@
 """The report of an evidence campaign (``reports/<name>.md`` from ``reports/<name>/``): what is left to run, each
-run's stopping, the per-model means ± sd, the seed-spread comparison, the comparisons the job list names and one
-plot of validation NDCG@10 against epoch per model.
+run's stopping, the per-model means ± sd, the comparisons the job list names, the paper's Tables 1–4 for the
+campaign's dataset (:mod:`pipeline_lib.reporting.campaign_tables`), the seed-spread comparison over every measured
+model, the loss-term magnitudes (:mod:`pipeline_lib.reporting.loss_terms`) and one plot of validation NDCG@10
+against epoch per model.
 
     python -m pipeline_lib.reporting.campaign_report reports/scientific2018_converged
 
@@ -11,61 +13,30 @@ computed from the folder's files, so re-running it after each finished run keeps
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 from tabulate import tabulate
 
+from pipeline_lib.campaign import JobList, read_job_list
 from pipeline_lib.cli import run_stage
 from pipeline_lib.io import atomic_path, read_json
+from pipeline_lib.reporting.campaign_folder import campaign_results, eval_files, read_ledger, seed_of, trained
+from pipeline_lib.reporting.campaign_tables import tables_section
 from pipeline_lib.reporting.figures import plt, save_png
-from pipeline_lib.reporting.results import DatasetResults, by_column, read_eval_metrics
+from pipeline_lib.reporting.loss_terms import loss_terms_section
+from pipeline_lib.reporting.results import Measured
 from pipeline_lib.reporting.seed_comparison import TEST_METRICS, compare_pair, render
 
 PLOT_NAME = "validation_ndcg10.png"
 
 
-def _seed_of(path: Path) -> int:
-    return int(path.stem.removeprefix("seed_"))
-
-
-def _runs(folder: Path) -> dict[str, dict[int, Path]]:
-    """model → seed → its eval json in the folder."""
-    runs: dict[str, dict[int, Path]] = {}
-    for path in sorted((folder / "metrics" / "eval").glob("*/seed_*.json")):
-        runs.setdefault(path.parent.name, {})[_seed_of(path)] = path
-    return runs
-
-
-def _ledger(folder: Path) -> dict[tuple[str, int], dict[str, str]]:
-    path = folder / "runs.tsv"
-    if not path.is_file():
-        return {}
-    with path.open(newline="") as fh:
-        return {(row["model"], int(row["seed"])): row for row in csv.DictReader(fh, delimiter="\t")}
-
-
-def _jobs(folder: Path) -> tuple[list[tuple[str, int]], list[list[str]], str, str | None]:
-    raw = yaml.safe_load((folder / "jobs.yaml").read_text())
-    planned = [(run["model"], seed) for run in raw["runs"] for seed in run["seeds"]]
-    return planned, raw.get("compare", []), raw["dataset"], raw.get("reference")
-
-
-def campaign_results(folder: Path, metrics: tuple[str, ...] = TEST_METRICS) -> DatasetResults:
-    """The folder's test metrics per model and seed, as the tables' ``DatasetResults``."""
-    values = {model: by_column({seed: read_eval_metrics(path, metrics) for seed, path in seeds.items()})
-              for model, seeds in _runs(folder).items()}
-    return DatasetResults(folder.name, values, {})
-
-
-def plan_section(folder: Path, parallel: int = 2) -> list[str]:
+def plan_section(folder: Path, jobs: JobList, parallel: int = 2) -> list[str]:
     """Runs done and left; the hours left at the done runs' mean wall time per model (any model's where none)."""
-    planned, _, dataset, _ = _jobs(folder)
-    ledger = _ledger(folder)
+    planned, dataset = [(run.model, seed) for run in jobs.runs for seed in run.seeds], jobs.dataset
+    ledger = read_ledger(folder)
     left = [key for key in planned if key not in ledger]
     walls: dict[str, list[float]] = {}
     for (model, _), row in ledger.items():
@@ -86,9 +57,9 @@ def plan_section(folder: Path, parallel: int = 2) -> list[str]:
 
 def runs_section(folder: Path) -> list[str]:
     """One row per finished run: best epoch, epochs, stopped by, seconds per epoch, wall, validation and test NDCG@10."""
-    ledger = _ledger(folder)
+    ledger = read_ledger(folder)
     rows = []
-    for model, seeds in _runs(folder).items():
+    for model, seeds in eval_files(folder).items():
         for seed, path in sorted(seeds.items()):
             train_path = folder / "metrics" / "train" / model / path.name
             train: dict[str, Any] = read_json(train_path) if train_path.is_file() else {}
@@ -107,9 +78,9 @@ def runs_section(folder: Path) -> list[str]:
             "", tabulate(rows, headers=headers, tablefmt="github"), ""]
 
 
-def means_section(results: DatasetResults) -> list[str]:
+def means_section(models: dict[str, dict[str, Measured]]) -> list[str]:
     rows = []
-    for model, values in results.values.items():
+    for model, values in models.items():
         cells = []
         for metric in TEST_METRICS:
             measured = values[metric]
@@ -121,14 +92,14 @@ def means_section(results: DatasetResults) -> list[str]:
             tabulate(rows, headers=headers, tablefmt="github"), ""]
 
 
-def compare_section(results: DatasetResults, pairs: list[list[str]]) -> list[str]:
+def compare_section(models: dict[str, dict[str, Measured]], pairs: list[tuple[str, str]]) -> list[str]:
     lines = ["## Named comparisons (Welch's t-test over seeds)", ""]
     for a, b in pairs:
-        if a not in results.values or b not in results.values:
+        if a not in models or b not in models:
             lines.append(f"- {a} vs {b}: not both measured yet.")
             continue
         for metric in ("recall@10", "ndcg@10"):
-            pair = compare_pair(a, b, results.values[a][metric], results.values[b][metric])
+            pair = compare_pair(a, b, models[a][metric], models[b][metric])
             p = "not tested (fewer than 2 seeds a side)" if pair.p_value is None else f"p = {pair.p_value:.3g}"
             lines.append(f"- {a} vs {b}, {metric}: {pair.mean_a:.4f} vs {pair.mean_b:.4f} "
                          f"({pair.difference:+.4f}; Welch {p}; seed ranges {'disjoint' if pair.disjoint else 'overlap'})")
@@ -141,14 +112,14 @@ def _mean_epochs(folder: Path, model: str) -> str:
     return f"{statistics.fmean(best):.0f}" if best else "?"
 
 
-def reference_section(folder: Path, results: DatasetResults, reference: Path) -> list[str]:
+def reference_section(folder: Path, models: dict[str, dict[str, Measured]], reference: Path) -> list[str]:
     """Model by model: this campaign's test means against an earlier evidence folder's (same file layout)."""
-    earlier = campaign_results(reference)
+    earlier = trained(campaign_results(reference))
     rows = []
-    for model, values in results.values.items():
-        if model not in earlier.values:
+    for model, values in models.items():
+        if model not in earlier:
             continue
-        then, now = earlier.values[model], values
+        then, now = earlier[model], values
         rows.append([model, f"{then['ndcg@10'].mean:.4f} (n={then['ndcg@10'].n})", f"{now['ndcg@10'].mean:.4f}",
                      f"{now['ndcg@10'].mean - then['ndcg@10'].mean:+.4f}", f"{then['recall@10'].mean:.4f}",
                      f"{now['recall@10'].mean:.4f}", _mean_epochs(reference, model), _mean_epochs(folder, model)])
@@ -164,7 +135,7 @@ def plot_curves(folder: Path, out: Path) -> bool:
     for path in sorted((folder / "curves").glob("*/seed_*.tsv")):
         frame = pd.read_csv(path, sep="\t")
         if "valid_ndcg@10" in frame:
-            curves.setdefault(path.parent.name, {})[_seed_of(path)] = frame.dropna(subset=["valid_ndcg@10"])
+            curves.setdefault(path.parent.name, {})[seed_of(path)] = frame.dropna(subset=["valid_ndcg@10"])
     if not curves:
         return False
     fig, axes = plt.subplots(1, len(curves), figsize=(4 * len(curves), 3.2), squeeze=False, sharey=True)
@@ -182,23 +153,26 @@ def plot_curves(folder: Path, out: Path) -> bool:
 
 def campaign_report(folder: Path) -> str:
     """The Markdown of ``reports/<folder>.md`` (writes the curves' PNG into the folder)."""
-    _, pairs, dataset, reference = _jobs(folder)
-    results = campaign_results(folder)
-    lines = [f"# Evidence campaign `{folder.name}` (dataset `{dataset}`)", "",
+    jobs = read_job_list(folder)
+    results = campaign_results(folder, jobs)
+    models = trained(results)
+    lines = [f"# Evidence campaign `{folder.name}` (dataset `{jobs.dataset}`)", "",
              f"Generated by `python -m pipeline_lib.reporting.campaign_report {folder}` from `{folder}/`; the runs by "
              f"`python scripts/campaign.py {folder}` (job list `{folder}/jobs.yaml`).", ""]
-    lines += plan_section(folder)
+    lines += plan_section(folder, jobs)
     notes = folder / "notes.md"
     if notes.is_file():
         lines += [notes.read_text().rstrip(), ""]
-    if not results.values:
+    if not models:
         return "\n".join(lines + ["No run has finished yet.", ""])
-    lines += runs_section(folder) + means_section(results)
-    if pairs:
-        lines += compare_section(results, pairs)
-    if reference is not None and Path(reference).is_dir():
-        lines += reference_section(folder, results, Path(reference))
-    lines += render(results, ("recall@10", "ndcg@10"), list(results.values)).splitlines()
+    lines += runs_section(folder) + means_section(models)
+    if jobs.compare:
+        lines += compare_section(models, jobs.compare)
+    if jobs.reference is not None and Path(jobs.reference).is_dir():
+        lines += reference_section(folder, models, Path(jobs.reference))
+    lines += tables_section(folder, jobs, results)
+    lines += render(results, ("recall@10", "ndcg@10"), list(models)).splitlines()
+    lines += ["", *loss_terms_section(folder)]
     if plot_curves(folder, folder / PLOT_NAME):
         lines += ["", "## Validation curves", "", f"![validation NDCG@10 per epoch]({folder.name}/{PLOT_NAME})", ""]
     return "\n".join(lines).rstrip() + "\n"
