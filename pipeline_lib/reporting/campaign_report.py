@@ -174,7 +174,7 @@ def campaign_report(folder: Path) -> str:
     lines += render(results, ("recall@10", "ndcg@10"), list(models)).splitlines()
     lines += ["", *loss_terms_section(folder)]
     if plot_curves(folder, folder / PLOT_NAME):
-        lines += ["", "## Validation curves", "", f"![validation NDCG@10 per epoch]({folder.name}/{PLOT_NAME})", ""]
+        lines += ["## Validation curves", "", f"![validation NDCG@10 per epoch]({folder.name}/{PLOT_NAME})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
