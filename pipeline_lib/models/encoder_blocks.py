@@ -1,9 +1,9 @@
-"""Transformer pieces FDSA and S³Rec share, built as RecBole builds them.
+"""Transformer pieces the self-attention baselines (SASRec, BERT4Rec, FDSA, S³Rec) share, built as RecBole builds them.
 
 RecBole's ``TransformerEncoder`` is BERT-style: post-LN blocks (LayerNorm after each residual, eps
 1e-12), GELU feed-forward without an inner dropout, one dropout rate for attention and hidden states, every
 linear layer drawn from N(0, 0.02) with zero biases. Positions are counted
-from the most recent item as in :mod:`pipeline_lib.models.sasrec`, so a row's real positions do not
+from the most recent item (:func:`recency_positions`), so a row's real positions do not
 depend on how much left padding it carries.
 """
 
