@@ -61,7 +61,7 @@ def main() -> None:
     split = read_split(paths)
     train, valid, test = sequential_data(split, max_len, device)
     valid = validation_subset(rule, valid)
-    attributes = load_attribute_table(spec, paths, split.items).ids if model_name in ATTRIBUTE_MODELS else None
+    attributes = load_attribute_table(spec, paths, split.items) if model_name in ATTRIBUTE_MODELS else None
     builder = SEQUENTIAL_MODELS.get(model_name) or partial(ATTRIBUTE_MODELS[model_name], attributes=attributes)
 
     def run(seed: int) -> None:
@@ -78,7 +78,7 @@ def main() -> None:
             params={"model": model_name, "config": model.config, "baselines": optim, "ks": ks, "max_seq_len": max_len,
                     "seed": seed, "threads": threads, **rule.record()},
             files=[paths.train, paths.valid, paths.items],
-            tensors={} if attributes is None else {"item_attributes": attributes},
+            tensors={} if attributes is None else {"item_attributes": attributes.ids},
         )
 
         started = time.perf_counter()

@@ -20,6 +20,7 @@ from pipeline_lib.params import DatasetSpec
 from pipeline_lib.paths import DatasetPaths
 
 PAD_ATTRIBUTE = 0
+ATTRIBUTE_KINDS = ("category", "brand")  # the prefixes of the vocabulary's names
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,18 @@ class AttributeTable:
     @property
     def n_attributes(self) -> int:
         return len(self.vocabulary)
+
+    def of_kind(self, kind: str) -> torch.Tensor:
+        """``[n_items, W]`` int64: each item's ids of the attributes of ``kind`` (``category`` or ``brand``), in
+        table order, right-padded with 0; W = the most any item has (at least 1; one for ``brand``). Ids stay
+        those of the whole vocabulary. Raises ``ValueError`` for another kind."""
+        if kind not in ATTRIBUTE_KINDS:
+            raise ValueError(f"attribute kind must be one of {ATTRIBUTE_KINDS}, got {kind!r}")
+        of_kind = torch.tensor([False, *(name.startswith(f"{kind}:") for name in self.vocabulary)])  # id 0: padding
+        keep = of_kind[self.ids]
+        width = max(int(keep.sum(dim=1).max()), 1) if len(self.ids) else 1
+        order = torch.sort((~keep).to(torch.int8), dim=1, stable=True).indices  # the kind's ids first, in order
+        return torch.where(keep, self.ids, PAD_ATTRIBUTE).gather(1, order)[:, :width]
 
 
 def _item_keys(meta: ItemMeta) -> list[str]:

@@ -1,9 +1,9 @@
-"""Transformer pieces FDSA and S³Rec share, built as RecBole builds them.
+"""Transformer pieces the self-attention baselines (SASRec, BERT4Rec, FDSA, S³Rec) share, built as RecBole builds them.
 
 RecBole's ``TransformerEncoder`` is BERT-style: post-LN blocks (LayerNorm after each residual, eps
 1e-12), GELU feed-forward without an inner dropout, one dropout rate for attention and hidden states, every
 linear layer drawn from N(0, 0.02) with zero biases. Positions are counted
-from the most recent item as in :mod:`pipeline_lib.models.sasrec`, so a row's real positions do not
+from the most recent item (:func:`recency_positions`), so a row's real positions do not
 depend on how much left padding it carries.
 """
 
@@ -60,12 +60,15 @@ def recency_positions(width: int, device: torch.device) -> Tensor:
     return torch.arange(width - 1, -1, -1, device=device)
 
 
-def padded_attribute_rows(item_attributes: Tensor, n_items: int, n_attributes: int, extra_rows: int) -> Tensor:
+def padded_attribute_rows(
+    item_attributes: Tensor, n_items: int, n_attributes: int, extra_rows: int, name: str = "item_attributes"
+) -> Tensor:
     """``[n_items + extra_rows, W]``: the item → attribute-id table (ids 1…n_attributes, 0 = padding) with
-    ``extra_rows`` all-padding rows appended for the model's special item rows (padding, mask)."""
+    ``extra_rows`` all-padding rows appended for the model's special item rows (padding, mask). Raises
+    ``ValueError`` naming the table (``name``) if it is not ``[n_items, W]`` or holds an id outside 0…n_attributes."""
     if item_attributes.ndim != 2 or item_attributes.shape[0] != n_items:
-        raise ValueError(f"item_attributes must be [n_items={n_items}, W], got {tuple(item_attributes.shape)}")
+        raise ValueError(f"{name} must be [n_items={n_items}, W], got {tuple(item_attributes.shape)}")
     if item_attributes.numel() and not 0 <= int(item_attributes.min()) <= int(item_attributes.max()) <= n_attributes:
-        raise ValueError(f"item_attributes ids must lie in 0 … n_attributes={n_attributes}")
+        raise ValueError(f"{name} ids must lie in 0 … n_attributes={n_attributes}")
     padding = torch.zeros(extra_rows, item_attributes.shape[1], dtype=torch.long)
     return torch.cat([item_attributes.long(), padding])

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from pipeline_lib.data.attributes import AttributeTable
 from pipeline_lib.data.samples import Samples, evaluation_samples, prefix_samples
 from pipeline_lib.data.split import SplitData
 from pipeline_lib.io import write_json, write_tensors
@@ -53,14 +54,16 @@ SEQUENTIAL_MODELS: dict[str, Callable[[int, int, dict[str, Any]], SequentialMode
     ),
     "caser": lambda n_items, max_len, values: Caser(CaserConfig(n_items=n_items, **values)),
 }
-# Attribute-aware models: builder(n_items, max_len, params sub-section, item → attribute-id table [n_items, W]);
-# the stage reads the table (pipeline_lib.data.attributes) only for these. n_attributes = the table's largest id.
-ATTRIBUTE_MODELS: dict[str, Callable[[int, int, dict[str, Any], Tensor], SequentialModel]] = {
+# Attribute-aware models: builder(n_items, max_len, params sub-section, the item attribute table); the stage reads
+# the table (pipeline_lib.data.attributes) only for these. FDSA reads its fields (categories, brand), S3Rec every id.
+ATTRIBUTE_MODELS: dict[str, Callable[[int, int, dict[str, Any], AttributeTable], SequentialModel]] = {
     "fdsa": lambda n_items, max_len, values, attributes: FDSA(
-        FDSAConfig(n_items=n_items, max_len=max_len, n_attributes=int(attributes.max()), **values), attributes
+        FDSAConfig(n_items=n_items, max_len=max_len, n_attributes=attributes.n_attributes, **values),
+        attributes.of_kind("category"),
+        attributes.of_kind("brand"),
     ),
     "s3rec": lambda n_items, max_len, values, attributes: S3Rec(
-        S3RecConfig(n_items=n_items, max_len=max_len, n_attributes=int(attributes.max()), **values), attributes
+        S3RecConfig(n_items=n_items, max_len=max_len, n_attributes=attributes.n_attributes, **values), attributes.ids
     ),
 }
 def item_scores(model: SequentialModel, histories: Tensor) -> Tensor:

@@ -50,3 +50,21 @@ def test_no_attributes_anywhere_gives_one_padding_column():
 def test_item_ids_must_be_contiguous():
     with pytest.raises(ValueError, match="item ids"):
         attribute_table(pd.DataFrame({"item_id": [0, 2], "parent_asin": ["a", "b"]}), META)
+
+
+def test_of_kind_keeps_one_kinds_ids_in_order_left_aligned():
+    table = attribute_table(items(["a", "b", "c", "d"]), META)
+    name = lambda k: table.vocabulary[k - 1] if k else None  # noqa: E731
+    categories, brands = table.of_kind("category"), table.of_kind("brand")
+    assert [[name(k) for k in row] for row in categories.tolist()] == [
+        ["category:Sci", "category:Lab", "category:Glass"],
+        ["category:Sci", "category:Lab", None],
+        [None, None, None],
+        ["category:Tools", None, None],
+    ]
+    assert [name(k) for k in brands[:, 0].tolist()] == ["brand:Acme", "brand:Lab", None, "brand:Acme"]
+    assert brands.shape == (4, 1) and categories.dtype == brands.dtype == torch.long
+    empty = attribute_table(items(["c"]), META)
+    assert empty.of_kind("category").tolist() == empty.of_kind("brand").tolist() == [[0]]
+    with pytest.raises(ValueError, match="attribute kind"):
+        table.of_kind("title")

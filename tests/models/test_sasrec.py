@@ -2,8 +2,10 @@ from dataclasses import fields
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from pipeline_lib.models.config import AttributeEncoderConfig, BERT4RecConfig, FDSAConfig, S3RecConfig, SASRecConfig
+from pipeline_lib.models.encoder_blocks import attention_mask
 from pipeline_lib.models.sasrec import SASRec
 
 
@@ -62,6 +64,49 @@ def test_padding_row_is_zero_and_gets_no_gradient():
     m(histories()).sum().backward()
     assert m.item_embedding.weight[30].abs().sum() == 0
     assert m.item_embedding.weight.grad[30].abs().sum() == 0
+
+
+def test_recboles_form_embedding_norm_post_ln_blocks_and_no_final_norm():
+    """RecBole's SASRec: (item + position) → LayerNorm (eps 1e-12) → dropout → post-LN GELU blocks, nothing after."""
+    m = model()
+    assert m.input_norm.eps == 1e-12
+    assert all(not layer.norm_first and layer.norm2.eps == 1e-12 and layer.activation is F.gelu
+               for layer in m.encoder.layers)
+    assert m.encoder.norm is None
+    with torch.no_grad():  # a non-trivial input LayerNorm, so leaving it out shows
+        m.input_norm.weight.uniform_(0.5, 1.5)
+        m.input_norm.bias.uniform_(-0.5, 0.5)
+    h = histories()
+    positions = m.position_embedding(torch.arange(5, -1, -1))
+    hidden = F.layer_norm(m.item_embedding(h.masked_fill(h < 0, 30)) + positions, (16,), m.input_norm.weight,
+                          m.input_norm.bias, 1e-12)
+    expected = m.encoder(hidden, mask=attention_mask(h < 0, heads=2, causal=True))
+    torch.testing.assert_close(m.encode(h), expected)
+    real = m.encode(h)[h >= 0]  # the last block ends in a LayerNorm of unit gain, zero bias: unit-scale rows
+    torch.testing.assert_close(real.mean(-1), torch.zeros(len(real)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(real.var(-1, unbiased=False), torch.ones(len(real)), atol=1e-3, rtol=0)
+
+
+def test_recboles_init_n_0_002_everywhere_zero_biases():
+    torch.manual_seed(0)
+    m = SASRec(SASRecConfig(n_items=500, max_len=50, dim=64, ffn_dim=256))
+    linears = [layer.weight for layer in m.modules() if isinstance(layer, torch.nn.Linear)]
+    linears += [layer.self_attn.in_proj_weight for layer in m.encoder.layers]
+    for weight in (torch.cat([w.flatten() for w in linears]), m.item_embedding.weight[:-1], m.position_embedding.weight):
+        assert abs(weight.std().item() - 0.02) < 0.001
+    biases = [p for name, p in m.named_parameters() if name.endswith("bias") and "norm" not in name]
+    assert biases and all(b.abs().sum() == 0 for b in biases)
+
+
+def test_changing_a_later_item_leaves_earlier_outputs_unchanged():
+    """The causal mask: position t's output is blind to every item after t."""
+    m = model()
+    h = torch.tensor([[4, 5, 6, 7, 8, 9]])
+    for t in range(5):
+        later = h.clone()
+        later[0, t + 1] = 20
+        torch.testing.assert_close(m.encode(later)[0, : t + 1], m.encode(h)[0, : t + 1])
+        assert not torch.allclose(m.encode(later)[0, t + 1], m.encode(h)[0, t + 1])
 
 
 @pytest.mark.parametrize("config", ["sasrec", "bert4rec", "fdsa", "s3rec"])
