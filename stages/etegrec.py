@@ -64,7 +64,8 @@ def main() -> None:
         pretrain = train_rqvae(tokenizer, data.embeddings, settings.pretrain, seed)
         torch.manual_seed(seed)
         recommender = GenerativeRecommender(settings.recommender)
-        model = ETEGRec(tokenizer, recommender, x.shape[0], settings.alignment.sia_space).to(device)
+        model = ETEGRec(tokenizer, recommender, x.shape[0], settings.alignment.sia_space, settings.alignment.init_std)
+        model = model.to(device)
         checkpoint = paths.checkpoint(name)
         try:
             model.refresh_semantic_ids(data.embeddings)

@@ -64,6 +64,9 @@ CASES = [
     # bad enum
     (("etegrec", "schedule"), "both", "etegrec.schedule", "'alternate', 'joint' or 'frozen'"),
     (("etegrec", "sia_space"), "output", "etegrec.sia_space", "must be one of"),
+    (("etegrec", "sq_reduction"), "max", "etegrec.sq_reduction", "must be one of"),
+    (("etegrec", "rec_softmax"), "items", "etegrec.rec_softmax", "must be one of"),
+    (("etegrec", "init_std"), 0.0, "etegrec.init_std", "must be > 0"),
     (("baselines", "loss"), "mse", "baselines.loss", "'ce' or 'bce', got 'mse'"),
     (("embed", "dtype"), "bfloat16", "embed.dtype", "'float32' or 'float16'"),
     (("embed", "fields"), ["title", "colour"], "embed.fields[1]", "got 'colour'"),
@@ -91,10 +94,10 @@ CASES = [
     (("profiles", "cpu", "train", "epochs"), 3, "profiles.cpu.train.epochs", "unknown key"),
     (("profiles", "cpu", "filter"), {"k_core": 5}, "profiles.cpu.filter", "unknown key (known: baselines"),
     (("catalog", "demo", "aplha"), 0.3, "catalog.demo.aplha", "unknown key"),
-    (("catalog", "game", "overrides", "etegrec", "muu"), 1e-3, "catalog.game.overrides.etegrec.muu", "unknown key"),
+    (("catalog", "demo", "overrides", "etegrec", "muu"), 1e-3, "catalog.demo.overrides.etegrec.muu", "unknown key"),
     # wrong values inside partial overrides, and cross references
     (("profiles", "cpu", "train", "lr"), -1, "profiles.cpu.train.lr", "must be > 0, got -1"),
-    (("catalog", "game", "overrides", "etegrec", "mu"), "big", "catalog.game.overrides.etegrec.mu", "a number"),
+    (("catalog", "demo", "overrides", "etegrec", "mu"), "big", "catalog.demo.overrides.etegrec.mu", "a number"),
     (("profiles", "cpu", "baselines", "sasrec", "heads"), 3, "baselines.sasrec", "(dataset demo, its profile"),
     (("datasets",), ["demo", "scientfic"], "datasets[1]", "'scientfic' is not in catalog (known: demo, game,"),
     (("catalog", "demo", "profile"), "gpu", "catalog.demo.profile", "unknown profile 'gpu' (known: converge, cpu)"),

@@ -94,6 +94,9 @@ def etegrec_settings(
     are ``device``, :class:`AlignmentConfig`'s and :class:`JointOptimConfig`'s.
     """
     section = stopping_rule(params, spec, params_path).applied(stage_section(params, spec, "etegrec"))
+    alignment_keys = [f.name for f in fields(AlignmentConfig)]
+    alignment_values = {key: section.pop(key) for key in alignment_keys if key in section}
+    alignment = make_config(AlignmentConfig, alignment_values, params_path, "etegrec")
     rqvae_values = {**(section.pop("rqvae", None) or {}), "input_dim": input_dim}
     rqvae = make_config(RQVAEConfig, rqvae_values, params_path, "etegrec.rqvae")
     pretrain = make_config(TrainConfig, dict(section.pop("pretrain", None) or {}), params_path, "etegrec.pretrain")
@@ -102,12 +105,10 @@ def etegrec_settings(
         "levels": rqvae.levels + 1,
         "codebook_size": rqvae.codebook_size,
         "code_dim": rqvae.code_dim,
+        "level_softmax": alignment.rec_softmax == "level",
     }
     recommender = make_config(GenRecConfig, backbone, params_path, "etegrec.backbone")
     device = _device(str(section.pop("device", "auto")), params_path)
-    alignment_keys = [f.name for f in fields(AlignmentConfig)]
-    alignment_values = {key: section.pop(key) for key in alignment_keys if key in section}
-    alignment = make_config(AlignmentConfig, alignment_values, params_path, "etegrec")
     optim = make_config(JointOptimConfig, section, params_path, "etegrec")
     protocol, decode = decode_settings(params, spec, params_path)
     return ETEGRecSettings(rqvae, pretrain, recommender, alignment, optim, protocol, decode, device)
