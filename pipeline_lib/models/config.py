@@ -6,7 +6,7 @@ data or the variant, not from params.yaml. No torch here: :mod:`pipeline_lib.sch
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal, get_args
 
 from pipeline_lib.declare import check_declared, param, resolved
@@ -229,7 +229,8 @@ class AlignmentConfig:
     its value stays reachable.
 
     ``mu`` weighs L_SIA, ``lam`` L_PSA: the authors' 1e-4 / 3e-4 (the paper, 4.4.3: μ 3e-4 on Instrument and
-    Scientific, 1e-3 on Game; λ 1e-4).``tau`` is the PSA temperature (the paper gives none). ``sia_space``: where z^E enters the
+    Scientific, 1e-3 on Game; λ 1e-4). Both are 0 for the first ``alignment_warmup_epochs`` epochs (the authors'
+    ``warm_epoch``). ``tau`` is the PSA temperature (the paper gives none). ``sia_space``: where z^E enters the
     tokenizer — ``latent`` (straight into the quantizer, the authors' code) or ``input`` (through the tokenizer's
     encoder beside z, as eq. 14–15 read). ``sq_reduction``: L_SQ as element-wise means averaged over the levels
     (``mean``, the authors' code) or as the squared norms summed over the levels of eq. 8–10 (``sum``).
@@ -246,6 +247,9 @@ class AlignmentConfig:
     psa: bool = param(True, description="false = Table 4 'w/o L_PSA'")
     sia_space: SiaSpace = param(
         "latent", description="latent: z^E straight into the quantizer | input: through the tokenizer encoder"
+    )
+    alignment_warmup_epochs: int = param(
+        10, ge=0, description="epochs at the start of the alternation with μ = λ = 0 (the losses still logged)"
     )
     sq_reduction: SqReduction = param(
         "mean", description="mean: element-wise means averaged over levels | sum: squared norms summed (eq. 8–10)"
@@ -266,3 +270,7 @@ class AlignmentConfig:
         for name in ("sia", "psa"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+
+    def at_epoch(self, epoch: int) -> AlignmentConfig:
+        """The weights epoch ``epoch`` (0-based) trains with: μ = λ = 0 during the alignment warm-up."""
+        return replace(self, mu=0.0, lam=0.0) if epoch < self.alignment_warmup_epochs else self

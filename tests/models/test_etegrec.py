@@ -244,10 +244,12 @@ def test_init_std_draws_the_recommender_side_from_a_small_normal_and_leaves_the_
     assert float(own.recommender.embed.table().detach().std()) > 0.5  # the N(0, 1) token table of the other models
 
 
-def test_defaults_are_the_authors_code():
+def test_defaults_are_the_authors_code_and_the_warm_up_zeroes_mu_and_lambda():
     config = AlignmentConfig()
-    assert (config.mu, config.lam, config.sia_space) == (1e-4, 3e-4, "latent")
+    assert (config.mu, config.lam, config.sia_space, config.alignment_warmup_epochs) == (1e-4, 3e-4, "latent", 10)
     assert (config.sq_reduction, config.rec_softmax, config.init_std) == ("mean", "level", 0.02)
+    assert (config.at_epoch(9).mu, config.at_epoch(9).lam) == (0.0, 0.0)
+    assert config.at_epoch(10) == config and config.at_epoch(9).sia
     with pytest.raises(ValueError, match="sq_reduction"):
         AlignmentConfig(sq_reduction="max")
     with pytest.raises(ValueError, match="init_std must be > 0"):
