@@ -1,6 +1,11 @@
 """Stage etegrec: ETEGRec — an RQ-VAE over SASRec item embeddings, pretrained, then trained jointly with a
-T5 generative recommender by alternating optimisation (3.4); full-ranking test metrics under the params' ``protocol``, once per training seed (every entry of ``seeds``, or
-only ``--seed S``), each reading the SASRec run of its seed."""
+T5 generative recommender by alternating optimisation (3.4), then the recommender fine-tuned alone (the authors'
+final stage); full-ranking test metrics under the params' ``protocol``, once per training seed (every entry of
+``seeds``, or only ``--seed S``), each reading the SASRec run of its seed.
+
+The train metrics' top-level ``best_epoch`` / ``epochs`` / ``valid`` are the whole run's (epochs of both phases,
+the tested weights' epoch and validation); ``stopped_by`` is patience only when both phases reached their plateau;
+``alternation`` and ``finetune`` say what each phase did, with each loss term at its first and last epoch."""
 
 import time
 from dataclasses import replace
@@ -29,7 +34,13 @@ from pipeline_lib.tokenizer.semantic_ids import (
     utilization,
 )
 from pipeline_lib.tokenizer.training import new_rqvae, train_rqvae
-from pipeline_lib.training.etegrec import etegrec_settings, joint_data, rank_items, train_etegrec
+from pipeline_lib.training.etegrec import (
+    etegrec_settings,
+    finetune_checkpoint,
+    joint_data,
+    rank_items,
+    train_etegrec,
+)
 from pipeline_lib.training.fingerprint import run_fingerprint
 from pipeline_lib.training.loop import run_summary, run_timings
 from pipeline_lib.training.runs import training_runs
@@ -64,7 +75,8 @@ def main() -> None:
         pretrain = train_rqvae(tokenizer, data.embeddings, settings.pretrain, seed)
         torch.manual_seed(seed)
         recommender = GenerativeRecommender(settings.recommender)
-        model = ETEGRec(tokenizer, recommender, x.shape[0], settings.alignment.sia_space).to(device)
+        alignment = settings.alignment
+        model = ETEGRec(tokenizer, recommender, x.shape[0], alignment.sia_space, alignment.init_std).to(device)
         checkpoint = paths.checkpoint(name)
         try:
             model.refresh_semantic_ids(data.embeddings)
@@ -74,13 +86,12 @@ def main() -> None:
                 tensors={"pretrained_semantic_ids": model.semantic_ids},
             )
             result = train_etegrec(
-                model, data, settings.optim, settings.alignment, settings.decode, seed, checkpoint, run_id,
-                paths.curve(name),
-            )
+                model, data, settings.optim, alignment, settings.decode, seed, checkpoint, run_id, paths.curve(name),
+            )  # the model now holds the tested weights
         except CollisionOverflowError as err:
             hint = "; lower etegrec.tokenizer_lr / mu / lam or pretrain the tokenizer longer"
             raise PipelineInputError(embeddings_path, f"{err}{hint}") from None
-        model.load_state_dict(result.best_weights["model"])
+        overall = result.overall()
 
         with atomic_directory(paths.model_dir(name)) as staged:
             save_etegrec(staged / paths.model_weights(name).name, staged / paths.model_config(name).name, model)
@@ -103,14 +114,15 @@ def main() -> None:
         write_json(
             paths.train_metrics(name),
             {
-                **run_summary(result, device, sum(p.numel() for p in model.parameters())),
+                **run_summary(overall, device, sum(p.numel() for p in model.parameters())),
+                **result.phases(),
                 "seed": seed,
                 "threads": threads,
                 **rule.record(),
                 **settings.protocol.record(),
                 "schedule": settings.optim.schedule,
-                "sia": settings.alignment.sia,
-                "psa": settings.alignment.psa,
+                "sia": alignment.sia,
+                "psa": alignment.psa,
                 "pretrain_final_loss": pretrain.loss[-1],
                 "tokens": {
                     **collision_stats(codes),
@@ -118,8 +130,9 @@ def main() -> None:
                 },
             },
         )
-        write_json(paths.timings(name), run_timings(result, started))
-        checkpoint.unlink(missing_ok=True)  # finished: the next run starts afresh rather than "resuming" a done run
+        write_json(paths.timings(name), run_timings(overall, started))
+        for done in (checkpoint, finetune_checkpoint(checkpoint)):  # the next run starts afresh, not "resuming"
+            done.unlink(missing_ok=True)
 
     run_seeds(run, seeds, cpu, on_cpu)
 

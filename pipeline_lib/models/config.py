@@ -6,7 +6,7 @@ data or the variant, not from params.yaml. No torch here: :mod:`pipeline_lib.sch
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal, get_args
 
 from pipeline_lib.declare import check_declared, param, resolved
@@ -15,9 +15,13 @@ FeedForward = Literal["relu", "gelu", "gelu_new", "silu", "gated-relu", "gated-g
 BosQueryInit = Literal["normal", "token_scale"]
 BosStatic = Literal["zero", "learned"]
 SiaSpace = Literal["input", "latent"]
+SqReduction = Literal["mean", "sum"]
+RecSoftmax = Literal["level", "vocabulary"]
 BOS_QUERY_INITS: tuple[str, ...] = get_args(BosQueryInit)
 BOS_STATICS: tuple[str, ...] = get_args(BosStatic)
 SIA_SPACES: tuple[str, ...] = get_args(SiaSpace)
+SQ_REDUCTIONS: tuple[str, ...] = get_args(SqReduction)
+REC_SOFTMAXES: tuple[str, ...] = get_args(RecSoftmax)
 S3REC_OBJECTIVES = ("aap", "mip", "map", "sp")
 
 
@@ -33,7 +37,8 @@ class GenRecConfig:
     """The DECOR / TIGER recommender: backbone defaults follow TIGER (4 + 4 layers, 6 heads × 64, FFN 1024) with
     DECOR's d_model 128 (Table 5); the DECOR switches default to the paper (the camera-ready where the arXiv text
     is silent). ``levels``, ``codebook_size``, ``code_dim`` come from the tokenizer; ``fusion``, ``composition``,
-    ``alpha``, ``bos_queries`` from the variant and the dataset (models.variants)."""
+    ``alpha``, ``bos_queries`` from the variant and the dataset (models.variants); ``level_softmax`` from
+    ETEGRec's ``rec_softmax``."""
 
     levels: int = 4
     codebook_size: int = 256
@@ -78,6 +83,7 @@ class GenRecConfig:
         "zero", description="e_BOS in ê_BOS = Φ(e_BOS, u, Q_BOS): zero (camera-ready §3.4.1) | learned = the table's row"
     )
     alpha_trainable: bool = param(False, description="true = α of eq. 18 learned; false = fixed (camera-ready)")
+    level_softmax: bool = False  # ETEGRec's rec_softmax: level = token scores normalised within each level's codes
 
     def __post_init__(self) -> None:
         check_declared(self)
@@ -217,28 +223,54 @@ class CaserConfig:
 
 @dataclass(frozen=True)
 class AlignmentConfig:
-    """Weights and switches of ETEGRec's alignment losses (eq. 17–18); Table 4's ablations are ``sia``/``psa``.
+    """ETEGRec's own settings around its two components: the weights, switches and reductions of its objective
+    (eq. 13–18; Table 4's ablations are ``sia`` / ``psa``) and the recommender's initialisation. Defaults are the
+    authors' code (``config/scientific.yaml``, ``run.sh``, ``trainer.py``, ``model.py``); where the paper differs
+    its value stays reachable.
 
-    ``mu`` weighs L_SIA, ``lam`` L_PSA (paper: μ = 3e-4 on Instrument/Scientific, 1e-3 on Game;
-    λ = 1e-4). ``tau`` is the PSA temperature; the paper gives no value, the authors' code uses 0.07.
-    ``sia_space``: where z^E enters the tokenizer — ``input`` (z^E lives beside z and goes through the
-    tokenizer's encoder, as eq. 14–15 read) or ``latent`` (z^E goes straight into the quantizer,
-    as the authors' code does).
+    ``mu`` weighs L_SIA, ``lam`` L_PSA: the authors' 1e-4 / 3e-4 (the paper, 4.4.3: μ 3e-4 on Instrument and
+    Scientific, 1e-3 on Game; λ 1e-4). Both are 0 for the first ``alignment_warmup_epochs`` epochs (the authors'
+    ``warm_epoch``). ``tau`` is the PSA temperature (the paper gives none). ``sia_space``: where z^E enters the
+    tokenizer — ``latent`` (straight into the quantizer, the authors' code) or ``input`` (through the tokenizer's
+    encoder beside z, as eq. 14–15 read). ``sq_reduction``: L_SQ as element-wise means averaged over the levels
+    (``mean``, the authors' code) or as the squared norms summed over the levels of eq. 8–10 (``sum``).
+    ``rec_softmax``: L_REC and the beam's scores normalised over the codes of the level being generated
+    (``level``, the authors' per-level heads) or over the whole token vocabulary (``vocabulary``). ``init_std``:
+    every linear and embedding weight of the recommender and the alignment heads drawn from N(0, init_std²),
+    biases zero (the authors' ``Model._init_weights``); null keeps each module's own initialisation.
     """
 
-    mu: float = param(3e-4, ge=0, description="L_SIA weight μ")
-    lam: float = param(1e-4, ge=0, description="L_PSA weight λ")
+    mu: float = param(1e-4, ge=0, description="L_SIA weight μ")
+    lam: float = param(3e-4, ge=0, description="L_PSA weight λ")
     tau: float = param(0.07, gt=0, description="PSA temperature")
     sia: bool = param(True, description="false = Table 4 'w/o L_SIA'")
     psa: bool = param(True, description="false = Table 4 'w/o L_PSA'")
     sia_space: SiaSpace = param(
-        "input", description="input: z^E through the tokenizer encoder | latent: to the quantizer"
+        "latent", description="latent: z^E straight into the quantizer | input: through the tokenizer encoder"
+    )
+    alignment_warmup_epochs: int = param(
+        10, ge=0, description="epochs at the start of the alternation with μ = λ = 0 (the losses still logged)"
+    )
+    sq_reduction: SqReduction = param(
+        "mean", description="mean: element-wise means averaged over levels | sum: squared norms summed (eq. 8–10)"
+    )
+    rec_softmax: RecSoftmax = param(
+        "level", description="level: over the generated level's codes | vocabulary: over every token"
+    )
+    init_std: float | None = param(
+        0.02, gt=0, description="N(0, std²) linear and embedding weights of the recommender side; null = their own"
     )
 
     def __post_init__(self) -> None:
         check_declared(self)
-        if self.sia_space not in SIA_SPACES:
-            raise ValueError(f"sia_space must be one of {', '.join(SIA_SPACES)}, got {self.sia_space!r}")
+        for name, allowed in (("sia_space", SIA_SPACES), ("sq_reduction", SQ_REDUCTIONS),
+                              ("rec_softmax", REC_SOFTMAXES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         for name in ("sia", "psa"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+
+    def at_epoch(self, epoch: int) -> AlignmentConfig:
+        """The weights epoch ``epoch`` (0-based) trains with: μ = λ = 0 during the alignment warm-up."""
+        return replace(self, mu=0.0, lam=0.0) if epoch < self.alignment_warmup_epochs else self

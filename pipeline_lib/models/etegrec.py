@@ -10,13 +10,15 @@ this module adds what ETEGRec puts between them (3.3):
 
 Eq. 15 as printed carries a leading minus sign, which would make minimising the objective push the
 two distributions apart; here the symmetric KL is a quantity to minimise, as the text around it says.
-The "MLP" of eq. 14 and 16 is one linear layer, as in the authors' code.
+The "MLP" of eq. 14 and 16 is one linear layer, as in the authors' code. Reductions follow the authors'
+code (``trainer.py``): L_SIA and L_PSA over the batch's distinct target items, L_SIA averaged over the
+levels, L_SQ as element-wise means (``AlignmentConfig.sq_reduction``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from pipeline_lib.models.generative import GenerativeRecommender
 from pipeline_lib.tokenizer.config import RQVAEConfig
 from pipeline_lib.tokenizer.losses import SQLoss, sq_loss
 from pipeline_lib.tokenizer.quantizer import Quantized
-from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEOutput
+from pipeline_lib.tokenizer.rqvae import RQVAE
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
 
 FORMAT = "decor-repro/etegrec/v1"
@@ -61,12 +63,13 @@ def code_log_probs(quant: Quantized) -> Tensor:
 
 
 def sia_loss(log_p: Tensor, log_q: Tensor) -> Tensor:
-    """Symmetric KL ``Σ_l KL(P^l ‖ Q^l) + KL(Q^l ‖ P^l)`` of per-level distributions given as
-    log-probabilities [B, L, K], averaged over the batch (eq. 15, as a quantity to minimise).
+    """Symmetric KL ``KL(P^l ‖ Q^l) + KL(Q^l ‖ P^l)`` of per-level distributions given as log-probabilities
+    [B, L, K], averaged over the batch and the L levels (eq. 15 as a quantity to minimise, reduced as the
+    authors' ``batchmean`` over rows × levels; the printed Σ_l is L times this).
 
     Uses ``KL(p‖q) + KL(q‖p) = Σ_k (p_k − q_k)(log p_k − log q_k)``: zero exactly when p = q, symmetric.
     """
-    return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum((-2, -1)).mean()
+    return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(-1).mean()
 
 
 def psa_loss(preference: Tensor, semantic: Tensor, tau: float) -> Tensor:
@@ -99,8 +102,8 @@ class JointLosses:
     """One batch's losses; a part is None when the phase or the switches leave it out."""
 
     rec: Tensor | None  # L_REC (eq. 13), NLL averaged over the target tokens
-    sq: SQLoss | None  # L_SQ (eq. 8) over the batch's distinct target items
-    sia: Tensor | None  # L_SIA (eq. 15)
+    sq: SQLoss | None  # L_SQ (eq. 8) over the batch's distinct target items, reduced by ``sq_reduction``
+    sia: Tensor | None  # L_SIA (eq. 15), over the batch's distinct target items
     psa: Tensor | None  # L_PSA (eq. 16), over the batch's distinct target items
 
     def objective(self, alignment: AlignmentConfig) -> Tensor:
@@ -118,7 +121,14 @@ class ETEGRec(nn.Module):
     """Tokenizer, recommender, the two alignment heads and the current semantic IDs (a buffer, so a
     checkpoint or the best weights always carry the IDs the recommender was trained with)."""
 
-    def __init__(self, tokenizer: RQVAE, recommender: GenerativeRecommender, n_items: int, sia_space: str = "input"):
+    def __init__(
+        self,
+        tokenizer: RQVAE,
+        recommender: GenerativeRecommender,
+        n_items: int,
+        sia_space: str = "latent",
+        init_std: float | None = None,
+    ):
         super().__init__()
         t, r = tokenizer.config, recommender.config
         if r.levels != t.levels + 1 or r.codebook_size != t.codebook_size:
@@ -134,6 +144,9 @@ class ETEGRec(nn.Module):
         self.sequence_head = nn.Linear(r.d_model, t.input_dim if sia_space == "input" else t.code_dim)  # eq. 14
         self.preference_head = nn.Linear(r.d_model, t.input_dim)  # eq. 16: h^D into the space of z̃
         self.register_buffer("semantic_ids", torch.zeros(n_items, r.levels, dtype=torch.long))
+        if init_std is not None:
+            for module in self.recommender_side():
+                normal_init_(module, init_std)
 
     def recommender_side(self) -> list[nn.Module]:
         """Everything L_GR trains (eq. 18): the recommender and both alignment heads."""
@@ -189,26 +202,34 @@ class ETEGRec(nn.Module):
             history, decoded = self.recommender.hidden_states(history_tokens, target_tokens)
             rec = None
             if phase.trains_recommender:
-                logits = self.recommender.logits(decoded, self.recommender.embed.table())
-                rec = F.cross_entropy(logits.flatten(0, 1).float(), target_tokens.flatten())
-            z_e = self.sequence_head(masked_mean(history.hidden, history.mask)) if alignment.sia else None
+                rec = self.recommender.target_nll(decoded, self.recommender.embed.table(), target_tokens)
+            z_e = None
+            if alignment.sia:
+                z_e = self.sequence_head(masked_mean(history.hidden[distinct], history.mask[distinct]))
             h_d = self.preference_head(decoded[distinct, 0]) if alignment.psa else None
         with torch.autocast(target_embeddings.device.type, enabled=False):
-            z = target_embeddings.float()
+            z = target_embeddings[distinct].float()
             with torch.set_grad_enabled(phase.trains_tokenizer and torch.is_grad_enabled()):
                 target = self.tokenizer(z)
             sq = None
             if phase.trains_tokenizer:
-                sq = sq_loss(z[distinct], _rows(target, distinct), self.tokenizer.config.beta)
+                sq = sq_loss(z, target, self.tokenizer.config.beta)
+                if alignment.sq_reduction == "mean":
+                    sq = sq.per_element(z.shape[1], self.tokenizer.quantizer.codebooks.shape)
             sia = None if z_e is None else sia_loss(code_log_probs(target.quant), self._sequence_log_probs(z_e.float()))
-            psa = None if h_d is None else psa_loss(h_d, target.recon[distinct], alignment.tau)
+            psa = None if h_d is None else psa_loss(h_d, target.recon, alignment.tau)
         return JointLosses(rec=rec, sq=sq, sia=sia, psa=psa)
 
 
-def _rows(out: RQVAEOutput, index: Tensor) -> RQVAEOutput:
-    """The RQ-VAE output restricted to the rows ``index``."""
-    quant = Quantized(**{f.name: getattr(out.quant, f.name)[index] for f in fields(out.quant)})
-    return RQVAEOutput(latent=out.latent[index], quant=quant, recon=out.recon[index])
+@torch.no_grad()
+def normal_init_(module: nn.Module, std: float) -> None:
+    """Every ``nn.Linear`` and ``nn.Embedding`` weight inside ``module`` drawn from N(0, std²) and every linear
+    bias set to zero (the authors' ``Model._init_weights``, applied to the whole T5 recommender and its heads)."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Embedding)):
+            layer.weight.normal_(0.0, std)
+        if isinstance(layer, nn.Linear) and layer.bias is not None:
+            layer.bias.zero_()
 
 
 def save_etegrec(weights_path: Path, config_path: Path, model: ETEGRec) -> None:

@@ -227,8 +227,24 @@ class GenerativeRecommender(nn.Module):
         return F.cross_entropy(logits.flatten(0, 1).float(), target_tokens.flatten())
 
     def level_log_probs(self, hidden: torch.Tensor, table: torch.Tensor, level: int) -> torch.Tensor:
-        """Decoder states [N, d] → log P(code) [N, K] of ``level``, normalised over the whole vocabulary."""
-        return torch.log_softmax(self.logits(hidden, table).float(), dim=-1)[:, self.vocab.level_slice(level)]
+        """Decoder states [N, d] → log P(code) [N, K] of ``level``, normalised over the whole vocabulary, or with
+        ``config.level_softmax`` over the level's own K codes (ETEGRec's per-level heads)."""
+        logits = self.logits(hidden, table).float()
+        if self.config.level_softmax:
+            return torch.log_softmax(logits[:, self.vocab.level_slice(level)], dim=-1)
+        return torch.log_softmax(logits, dim=-1)[:, self.vocab.level_slice(level)]
+
+    def target_nll(self, decoded: torch.Tensor, table: torch.Tensor, target_tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced NLL of ``target_tokens`` [B, L] from decoder states ``decoded`` [B, L, d], averaged over
+        the B·L tokens (eq. 13 up to the mean): each position's scores normalised as :meth:`level_log_probs`
+        normalises them (position j predicts level j)."""
+        logits = self.logits(decoded, table).float()
+        if not self.config.level_softmax:
+            return F.cross_entropy(logits.flatten(0, 1), target_tokens.flatten())
+        levels = range(target_tokens.shape[1])
+        codes = torch.stack([logits[:, j, self.vocab.level_slice(j)] for j in levels], dim=1)  # [B, L, K]
+        offsets = torch.tensor([self.vocab.level_offset(j) for j in levels], device=target_tokens.device)
+        return F.cross_entropy(codes.flatten(0, 1), (target_tokens - offsets).flatten())
 
     def beam_step_fn(self, history_tokens: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         """Encode once; return a stateless ``step(prefix_codes [B, n, p]) -> log P(level-p code) [B, n, K]``

@@ -76,7 +76,7 @@ class LetterConfig:
     checked against the paper). Defaults: the official ``RQ-VAE/train_tokenizer.sh`` (α 0.01, β 1e-4)
     and ``RQ-VAE/trainer.py`` (``constrained_km``: 10 clusters; ``main.py``'s ``--n_clusters`` is never
     used); both temperatures 1 as the official losses have none. L_Sem is scaled as the official code
-    scales it (``letter_semantic_loss``), so α and β weigh L_CF and L_Div as they do there."""
+    scales it (``SQLoss.per_element``), so α and β weigh L_CF and L_Div as they do there."""
 
     cf_weight: float = param(0.01, ge=0, description="α, weight of the collaborative loss L_CF (eq. 4)")
     div_weight: float = param(1e-4, ge=0, description="β, weight of the diversity loss L_Div (eq. 5)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEOutput
@@ -27,6 +28,20 @@ class SQLoss:
     def total(self) -> Tensor:
         """L_SQ = L_RECON + L_RQ (eq. 6)."""
         return self.recon + self.rq
+
+    def per_element(self, input_dim: int, codebook_shape: torch.Size) -> SQLoss:
+        """The same parts as the official LETTER and ETEGRec codes reduce them: the reconstruction error
+        averaged over the ``input_dim`` embedding dimensions, the codebook and commitment terms averaged over
+        the levels and code dimensions (``codebook_shape`` [L, K, d]), where DECOR eq. 7–8 / ETEGRec eq. 9–10 sum
+        both (squared norms). Their ``total`` is ``mse(x̃, x) + mean_l [mse(e_l, sg[v_l]) + β·mse(v_l, sg[e_l])]``; the scale decides
+        how much the terms weighed against L_SQ steer the tokenizer."""
+        levels, _, code_dim = codebook_shape
+        return SQLoss(
+            recon=self.recon / input_dim,
+            codebook=self.codebook / (levels * code_dim),
+            commitment=self.commitment / (levels * code_dim),
+            beta=self.beta,
+        )
 
 
 def sq_loss(x: Tensor, out: RQVAEOutput, beta: float) -> SQLoss:

@@ -90,16 +90,8 @@ class LetterObjective(Objective):
             )
             for level in range(codebooks.shape[0])
         ]).mean()
-        return letter_semantic_loss(loss, x.shape[1], codebooks.shape) + self.config.cf_weight * cf \
-            + self.config.div_weight * div, loss, out
-
-
-def letter_semantic_loss(loss: SQLoss, input_dim: int, codebook_shape: torch.Size) -> Tensor:
-    """L_Sem as the official LETTER code scales it: the reconstruction error averaged over the ``input_dim``
-    embedding dimensions and L_RQ averaged over the levels and code dimensions (``codebook_shape`` [L, K, d]),
-    where our L_SQ sums both. The scale sets how much α·L_CF and β·L_Div weigh against L_Sem."""
-    levels, _, code_dim = codebook_shape
-    return loss.recon / input_dim + loss.rq / (levels * code_dim)
+        semantic = loss.per_element(x.shape[1], codebooks.shape).total  # L_Sem as the official code scales it
+        return semantic + self.config.cf_weight * cf + self.config.div_weight * div, loss, out
 
 
 class CostObjective(Objective):

@@ -77,7 +77,10 @@ class JointOptimConfig:
     """``etegrec``'s optimisation: AdamW (weight decay 0.05, 4.1.5) per component, each with its own learning rate
     and warmup + cosine schedule; an epoch counts toward a component's schedule only if it trains it. ``patience``
     counts validations, which happen once per cycle of ``cycle_epochs``, or every ``eval_every`` epochs when set
-    (``stopping.eval_every``: one rule for every model)."""
+    (``stopping.eval_every``: one rule for every model), rounded up to whole cycles. Then the fine-tuning (the
+    authors' ``Trainer.finetune``): the recommender alone on L_REC for at most ``finetune_epochs`` epochs at
+    ``finetune_lr`` (cosine, no warm-up), validated every ``eval_every`` epochs (null: every epoch), stopped after
+    ``finetune_patience`` validations without a better NDCG@10 (``stopping.patience`` replaces it)."""
 
     schedule: EtegrecSchedule = param(
         "alternate", description="alternate (3.4) | joint (w/o AT) | frozen tokenizer"
@@ -99,7 +102,16 @@ class JointOptimConfig:
     batch_size: int = param(512, ge=1, description="training samples per step")
     max_epochs: int = param(400, ge=1, description="epochs")
     patience: int = param(15, ge=1, description="validations (= cycles) without a better NDCG@10")
-    eval_every: int | None = param(None, ge=1, description="epochs between validations; null = once per cycle")
+    eval_every: int | None = param(
+        None, ge=1, description="epochs between validations; null = once per cycle, every epoch in the fine-tuning"
+    )
+    finetune_epochs: int = param(
+        100, ge=0, description="epoch cap of the final fine-tuning on L_REC alone (tokenizer frozen); 0 = none"
+    )
+    finetune_lr: float = param(5e-4, gt=0, description="AdamW learning rate of the fine-tuning (cosine, no warm-up)")
+    finetune_patience: int = param(
+        10, ge=1, description="fine-tuning validations without a better NDCG@10 (stopping.patience replaces it)"
+    )
     grad_clip: float = param(1.0, gt=0, description="gradient norm clip")
     bf16: bool = param(True, description="bf16 autocast on a GPU")
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -36,14 +38,16 @@ def test_sia_is_zero_for_identical_distributions_and_symmetric():
     assert sia_loss(p, q) > 0
 
 
-def test_sia_is_the_level_sum_of_both_kl_divergences_averaged_over_the_batch():
+def test_sia_is_both_kl_divergences_averaged_over_rows_and_levels_as_the_authors_batchmean():
     p, q = log_dists(2), log_dists(3)
 
-    def kl(a, b):  # KL(a ‖ b) per row and level
-        return F.kl_div(b, a, log_target=True, reduction="none").sum(-1)
+    def kl(a, b):  # KL(a ‖ b), "batchmean" over the rows × levels flattened into one batch
+        return F.kl_div(b.flatten(0, 1), a.flatten(0, 1), log_target=True, reduction="batchmean")
 
-    expected = (kl(p, q) + kl(q, p)).sum(-1).mean()
-    torch.testing.assert_close(sia_loss(p, q), expected)
+    torch.testing.assert_close(sia_loss(p, q), kl(p, q) + kl(q, p))
+    per_level_sum = (F.kl_div(q, p, log_target=True, reduction="none") + F.kl_div(p, q, log_target=True,
+                                                                               reduction="none")).sum((-2, -1)).mean()
+    torch.testing.assert_close(3 * sia_loss(p, q), per_level_sum)  # eq. 15's Σ_l: L = 3 times as large
 
 
 def test_psa_is_lower_for_aligned_pairs_than_for_mismatched_ones():
@@ -136,7 +140,7 @@ def test_objective_weights_the_alignment_losses_eq_17_18():
     torch.testing.assert_close(both.objective(cfg), both.rec + both.sq.total)
 
 
-def test_sia_compares_the_target_and_sequence_code_distributions():
+def test_sia_compares_the_code_distributions_of_each_distinct_target_and_its_sequence():
     for space in ("input", "latent"):
         model, z = joint(space)
         history, target_tokens, targets, target_z = batch(model, z)
@@ -146,8 +150,28 @@ def test_sia_compares_the_target_and_sequence_code_distributions():
         z_e = model.sequence_head(masked_mean(encoded.hidden, encoded.mask))
         latent = model.tokenizer.encoder(z_e) if space == "input" else z_e
         sequence = code_log_probs(model.tokenizer.quantizer(latent))
-        expected = sia_loss(code_log_probs(model.tokenizer(target_z).quant), sequence)
-        torch.testing.assert_close(losses.sia, expected)
+        target = code_log_probs(model.tokenizer(target_z).quant)
+        rows = first_occurrences(targets)  # the authors' unique targets: rows 0, 1, 3, 4 of [4, 9, 4, 1, 22, 9]
+        torch.testing.assert_close(losses.sia, sia_loss(target[rows], sequence[rows]))
+        assert not torch.allclose(losses.sia, sia_loss(target, sequence))  # repeated targets' later rows left out
+
+
+def test_sq_loss_is_the_authors_element_wise_mean_or_eq_8_sum():
+    model, z = joint()
+    history, target_tokens, targets, target_z = batch(model, z)
+    rows = first_occurrences(targets)
+    out = model.tokenizer(target_z[rows])
+    x, v, e = target_z[rows], out.quant.residuals, out.quant.selected
+    authors = F.mse_loss(out.recon, x) + torch.stack([
+        F.mse_loss(e[:, level], v[:, level].detach()) + RQ.beta * F.mse_loss(v[:, level], e[:, level].detach())
+        for level in range(RQ.levels)
+    ]).mean()
+    mean = model.losses(history, target_tokens, targets, target_z, Phase.TOKENIZER, AlignmentConfig())
+    torch.testing.assert_close(mean.sq.total, authors)
+    summed = model.losses(history, target_tokens, targets, target_z, Phase.TOKENIZER, AlignmentConfig(sq_reduction="sum"))
+    eq_8 = (out.recon - x).pow(2).sum(-1).mean() + ((v - e).pow(2).sum((1, 2)) * (1 + RQ.beta)).mean()
+    torch.testing.assert_close(summed.sq.total, eq_8)
+    assert summed.sq.total > 5 * mean.sq.total  # the sum is the larger by about the dimensions
 
 
 def test_refresh_derives_unique_ids_from_the_tokenizer_and_reports_changes():
@@ -177,3 +201,56 @@ def test_save_and_load_round_trip(tmp_path):
     assert torch.equal(loaded.semantic_ids, model.semantic_ids)
     for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_rec_loss_and_beam_scores_are_over_the_level_codes_or_the_whole_vocabulary():
+    for level_softmax in (True, False):
+        torch.manual_seed(0)
+        recommender = GenerativeRecommender(dataclasses.replace(REC, level_softmax=level_softmax))
+        model = ETEGRec(RQVAE(RQ), recommender, N_ITEMS)
+        z = torch.randn(N_ITEMS, DIM, generator=torch.Generator().manual_seed(1))
+        model.refresh_semantic_ids(z)
+        history, target_tokens, targets, target_z = batch(model, z)
+        losses = model.losses(history, target_tokens, targets, target_z, Phase.RECOMMENDER, AlignmentConfig())
+        _, decoded = recommender.hidden_states(history, target_tokens)
+        logits = recommender.logits(decoded, recommender.embed.table())
+        vocab = recommender.vocab
+        if level_softmax:  # position j: cross-entropy over level j's K codes only
+            expected = torch.stack([
+                F.cross_entropy(logits[:, j, vocab.level_slice(j)], target_tokens[:, j] - vocab.level_offset(j))
+                for j in range(REC.levels)
+            ]).mean()
+        else:
+            expected = F.cross_entropy(logits.flatten(0, 1), target_tokens.flatten())
+        torch.testing.assert_close(losses.rec, expected)
+        scores = recommender.level_log_probs(decoded[:, 1], recommender.embed.table(), 1)  # [B, K] of level 1
+        total = scores.logsumexp(-1)
+        assert torch.allclose(total, torch.zeros_like(total), atol=1e-5) == level_softmax
+
+
+def test_init_std_draws_the_recommender_side_from_a_small_normal_and_leaves_the_tokenizer():
+    torch.manual_seed(0)
+    tokenizer = RQVAE(RQ)
+    before = {k: v.clone() for k, v in tokenizer.state_dict().items()}
+    model = ETEGRec(tokenizer, GenerativeRecommender(REC), N_ITEMS, init_std=0.02)
+    for module in model.recommender_side():
+        for layer in module.modules():
+            if isinstance(layer, (torch.nn.Linear, torch.nn.Embedding)) and layer.weight.numel() >= 256:
+                assert 0.015 < float(layer.weight.detach().std()) < 0.025, layer
+            if isinstance(layer, torch.nn.Linear) and layer.bias is not None:
+                assert not layer.bias.any()
+    assert all(torch.equal(before[k], v) for k, v in model.tokenizer.state_dict().items())
+    own = ETEGRec(RQVAE(RQ), GenerativeRecommender(REC), N_ITEMS, init_std=None)
+    assert float(own.recommender.embed.table().detach().std()) > 0.5  # the N(0, 1) token table of the other models
+
+
+def test_defaults_are_the_authors_code_and_the_warm_up_zeroes_mu_and_lambda():
+    config = AlignmentConfig()
+    assert (config.mu, config.lam, config.sia_space, config.alignment_warmup_epochs) == (1e-4, 3e-4, "latent", 10)
+    assert (config.sq_reduction, config.rec_softmax, config.init_std) == ("mean", "level", 0.02)
+    assert (config.at_epoch(9).mu, config.at_epoch(9).lam) == (0.0, 0.0)
+    assert config.at_epoch(10) == config and config.at_epoch(9).sia
+    with pytest.raises(ValueError, match="sq_reduction"):
+        AlignmentConfig(sq_reduction="max")
+    with pytest.raises(ValueError, match="init_std must be > 0"):
+        AlignmentConfig(init_std=0.0)

@@ -9,7 +9,6 @@ from pipeline_lib.tokenizer.objectives import (
     CostObjective,
     LetterObjective,
     Objective,
-    letter_semantic_loss,
     make_objective,
 )
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
@@ -89,7 +88,7 @@ def test_cost_trains_to_valid_unique_semantic_ids_and_drops_the_mse_by_default()
     assert torch.allclose(total, sq.total)
 
 
-def test_letter_semantic_loss_is_the_official_per_dimension_mean():
+def test_per_element_sq_loss_is_the_official_letter_and_etegrec_mean():
     model = new_rqvae(CONFIG, 3, CPU)
     x = items()
     out = model(x)
@@ -100,7 +99,7 @@ def test_letter_semantic_loss_is_the_official_per_dimension_mean():
         + model.config.beta * torch.nn.functional.mse_loss(v[:, level], e[:, level].detach())
         for level in range(CONFIG.levels)
     ]).mean()
-    torch.testing.assert_close(letter_semantic_loss(loss, CONFIG.input_dim, model.quantizer.codebooks.shape), official)
+    torch.testing.assert_close(loss.per_element(CONFIG.input_dim, model.quantizer.codebooks.shape).total, official)
 
 
 def test_configs_refuse_bad_values_and_letter_needs_cf_embeddings():

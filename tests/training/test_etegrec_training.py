@@ -13,6 +13,7 @@ from pipeline_lib.data.samples import evaluation_samples, prefix_samples
 from pipeline_lib.data.split import split_dataset
 from pipeline_lib.data.store import write_split
 from pipeline_lib.errors import PipelineInputError
+from pipeline_lib.evaluation import DecodeConfig
 from pipeline_lib.models.config import AlignmentConfig, GenRecConfig
 from pipeline_lib.models.etegrec import ETEGRec, Phase
 from pipeline_lib.models.generative import GenerativeRecommender
@@ -23,7 +24,17 @@ from pipeline_lib.tokenizer.config import RQVAEConfig
 from pipeline_lib.tokenizer.rqvae import RQVAE
 from pipeline_lib.tokenizer.semantic_ids import assign_semantic_ids
 from pipeline_lib.training.config import JointOptimConfig
-from pipeline_lib.training.etegrec import JointData, JointTrainer, epoch_phase, etegrec_settings, joint_data
+from pipeline_lib.training.etegrec import (
+    FinetuneTrainer,
+    JointData,
+    JointTrainer,
+    epoch_phase,
+    etegrec_settings,
+    finetune_checkpoint,
+    joint_data,
+    train_etegrec,
+    validation_interval,
+)
 
 N_ITEMS, DIM, K = 24, 10, 8
 RUN, SASREC = run_name("etegrec", 1), run_name("sasrec", 1)  # the stage runs the first of `seeds`
@@ -139,10 +150,12 @@ PARAMS = {
     "catalog": {"demo": {"source": "demo", "alpha": 0.4, "bos_queries": 16,
                          "overrides": {"etegrec": {"rqvae": {"codebook_size": 8}, "max_epochs": 2}}}},
     "evaluate": {"beam_size": None, "batch_size": 64, "ks": [5, 10]},
+    "stopping": {"patience": 3},
     "etegrec": {
         "schedule": "alternate", "mu": 1e-3, "lam": 1e-4, "tau": 0.07, "sia": True, "psa": True,
         "cycle_epochs": 2, "recommender_lr": 5e-3, "tokenizer_lr": 1e-4, "recommender_warmup_steps": 2,
         "tokenizer_warmup_steps": 1, "batch_size": 32, "max_epochs": 4, "patience": 3, "bf16": False, "device": "cpu",
+        "alignment_warmup_epochs": 1, "finetune_epochs": 2,
         "rqvae": {"hidden_dims": [16], "code_dim": 6, "levels": 3, "codebook_size": 16},
         "pretrain": {"epochs": 20, "batch_size": 32, "lr": 1e-3},
         "backbone": {"d_model": 16, "d_kv": 4, "num_heads": 2, "d_ff": 32, "encoder_layers": 1, "decoder_layers": 1},
@@ -208,9 +221,26 @@ def test_stage_trains_and_writes_metrics_model_tokenizer_and_ids(tmp_path, monke
     assert len(ranks) == 60
     assert metrics["test"]["recall@10"] == pytest.approx(((ranks["rank"] >= 1) & (ranks["rank"] <= 10)).mean())
     train = json.loads(paths.train_metrics(RUN).read_text())
-    assert train["epochs"] == 2 and train["best_epoch"] == 1 and not paths.checkpoint(RUN).exists()
+    alternation, finetune = train["alternation"], train["finetune"]
+    assert (alternation["epochs"], alternation["best_epoch"], alternation["stopped_by"]) == (2, 1, "max_epochs")
+    assert (finetune["epochs"], finetune["eval_every"], finetune["patience"]) == (2, 1, 3)  # patience: the rule's
+    assert train["epochs"] == 4 and train["best_epoch"] == 2 + finetune["best_epoch"]
+    assert train["valid"] == finetune["valid"] and train["stopped_by"] == "max_epochs"
+    assert not paths.checkpoint(RUN).exists() and not finetune_checkpoint(paths.checkpoint(RUN)).exists()
     curve = pd.read_csv(paths.curve(RUN), sep="\t")
-    assert curve["trains_tokenizer"].tolist() == [1.0, 0.0] and curve["valid_ndcg@10"].notna().tolist() == [False, True]
+    assert curve["epoch"].tolist() == [0, 1, 2, 3] and curve["finetune"].tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert curve["trains_tokenizer"].tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert curve["valid_ndcg@10"].notna().tolist() == [False, True, True, True]
+    # each term's epoch mean at the first and last epoch of each kind of epoch; the warm-up epoch 0 weighs none
+    terms = alternation["loss_terms"]
+    first_tokenizer = terms["tokenizer"]["first_epoch"]
+    assert first_tokenizer["epoch"] == 0 and first_tokenizer["mu_sia_loss"] == 0.0 and first_tokenizer["sia_loss"] > 0
+    assert first_tokenizer["train_loss"] == pytest.approx(first_tokenizer["sq_loss"])
+    last_recommender = terms["recommender"]["last_epoch"]
+    assert last_recommender["epoch"] == 1 and "sq_loss" not in last_recommender
+    assert last_recommender["mu_sia_loss"] == pytest.approx(1e-3 * last_recommender["sia_loss"])
+    assert last_recommender["lam_psa_loss"] == pytest.approx(1e-4 * last_recommender["psa_loss"])
+    assert set(finetune["loss_terms"]["last_epoch"]) == {"epoch", "rec_loss", "train_loss"}
 
 
 def test_missing_sasrec_embeddings_stop_the_stage_with_one_line(tmp_path, monkeypatch, capsys):
@@ -231,3 +261,116 @@ def test_warmup_in_epochs_replaces_steps_per_component():
     assert (epochs.warmup("recommender", 66), epochs.warmup("tokenizer", 66)) == (1036, 521)
     with pytest.raises(ValueError, match="recommender_warmup_epochs must be > 0"):
         JointOptimConfig(recommender_warmup_epochs=0.0)
+
+
+def test_rule_patience_replaces_the_fine_tuning_patience_and_rec_softmax_sets_the_heads():
+    settings = etegrec_settings(PARAMS, spec(PARAMS), input_dim=DIM, params_path="params.yaml")
+    assert settings.optim.finetune_patience == 3 and settings.recommender.level_softmax
+    own = {key: value for key, value in PARAMS.items() if key != "stopping"}
+    own["etegrec"] = {**PARAMS["etegrec"], "rec_softmax": "vocabulary"}
+    settings = etegrec_settings(own, spec(own), input_dim=DIM, params_path="params.yaml")
+    assert settings.optim.finetune_patience == 10 and not settings.recommender.level_softmax
+    assert (settings.optim.finetune_epochs, settings.optim.finetune_lr) == (2, 5e-4)
+
+
+@pytest.mark.parametrize(
+    "schedule, cycle, every, interval",
+    [("alternate", 2, None, 2), ("alternate", 3, 2, 3), ("alternate", 2, 2, 2), ("alternate", 2, 3, 4),
+     ("alternate", 3, 6, 6), ("joint", 3, 2, 2)],
+)
+def test_alternation_validates_at_cycle_ends(schedule, cycle, every, interval):
+    optim = JointOptimConfig(schedule=schedule, cycle_epochs=cycle, eval_every=every)
+    assert validation_interval(optim) == interval
+
+
+def test_warm_up_epochs_train_with_zero_alignment_weights():
+    model, z = tiny_model()
+    alignment = AlignmentConfig(mu=1.0, lam=1.0, alignment_warmup_epochs=2)
+    trainer = JointTrainer(model, tiny_data(z), JointOptimConfig(**OPTIM), alignment, seed=0)
+    rows = [trainer.run_epoch(epoch) for epoch in range(3)]
+    assert [(row["mu"], row["lam"]) for row in rows] == [(0.0, 0.0), (0.0, 0.0), (1.0, 1.0)]
+    assert rows[0]["train_loss"] == pytest.approx(rows[0]["sq_loss"]) and rows[0]["sia_loss"] > 0
+    assert rows[1]["train_loss"] == pytest.approx(rows[1]["rec_loss"])
+    assert rows[2]["train_loss"] == pytest.approx(rows[2]["sq_loss"] + rows[2]["sia_loss"] + rows[2]["psa_loss"])
+
+
+def test_fine_tuning_trains_the_recommender_alone_on_l_rec():
+    model, z = tiny_model()
+    optim = JointOptimConfig(**{**OPTIM, "finetune_epochs": 3, "finetune_lr": 2e-3})
+    tuner = FinetuneTrainer(model, tiny_data(z), optim, seed=0)
+    assert tuner.scheduler.get_last_lr()[0] == 2e-3  # no warm-up
+    frozen = [model.tokenizer, model.sequence_head, model.preference_head]
+    before, rec0, ids0 = checksum(frozen), checksum([model.recommender]), model.semantic_ids.clone()
+    row = tuner.run_epoch(0)
+    assert set(row) == {"train_loss", "rec_loss", "lr_recommender", "trains_tokenizer"}
+    assert row["train_loss"] == pytest.approx(row["rec_loss"])
+    assert torch.equal(checksum(frozen), before) and torch.equal(model.semantic_ids, ids0)
+    assert not torch.equal(checksum([model.recommender]), rec0)
+    assert 0 < row["lr_recommender"] < 2e-3  # cosine decay over the 3 epochs
+
+
+def scripted_validation(monkeypatch, scores: list[float]) -> None:
+    """Validation NDCG@10 values in order, whatever the model ranks."""
+    values = iter(scores)
+    monkeypatch.setattr("pipeline_lib.training.etegrec.ranking_metrics", lambda *args: {"ndcg@10": next(values)})
+
+
+def run_joint(tmp_path: Path, optim: JointOptimConfig, seed: int = 0) -> tuple[ETEGRec, object]:
+    model, z = tiny_model(seed)
+    result = train_etegrec(model, tiny_data(z), optim, AlignmentConfig(alignment_warmup_epochs=0),
+                           DecodeConfig(beam_size=10, batch_size=64, ks=(10,)), seed, tmp_path / "last.safetensors",
+                           "run", tmp_path / "curve.tsv")
+    return model, result
+
+
+def test_fine_tuning_starts_from_the_alternations_best_and_ends_at_its_own_best(tmp_path, monkeypatch):
+    # alternation: validations after epochs 1 and 3 (C = 2), the first the best; fine-tuning: every epoch, the 2nd best
+    scripted_validation(monkeypatch, [0.5, 0.1, 0.2, 0.3, 0.25])
+    starts = []
+    original = FinetuneTrainer.__init__
+
+    def spy(self, model, *args):
+        starts.append(checksum([model]))
+        original(self, model, *args)
+
+    monkeypatch.setattr(FinetuneTrainer, "__init__", spy)
+    optim = JointOptimConfig(**{**OPTIM, "patience": 5, "finetune_epochs": 3, "finetune_patience": 5})
+    model, result = run_joint(tmp_path, optim)
+    alternation, finetune = result.alternation, result.finetune
+    assert (alternation.best_epoch, finetune.best_epoch, finetune.epochs_run) == (1, 1, 3)
+    reference, _ = tiny_model()
+    reference.load_state_dict(alternation.best_weights["model"])
+    assert torch.equal(starts[0], checksum([reference]))
+    reference.load_state_dict(finetune.best_weights["model"])
+    assert torch.equal(checksum([model]), checksum([reference]))
+    curve = pd.read_csv(tmp_path / "curve.tsv", sep="\t")
+    assert curve["valid_ndcg@10"].notna().tolist() == [False, True, False, True, True, True, True]
+
+
+def test_no_fine_tuning_at_zero_epochs(tmp_path, monkeypatch):
+    scripted_validation(monkeypatch, [0.1, 0.2])
+    model, result = run_joint(tmp_path, JointOptimConfig(**{**OPTIM, "finetune_epochs": 0}))
+    assert result.finetune is None and result.tested is result.alternation
+    assert not finetune_checkpoint(tmp_path / "last.safetensors").exists()
+
+
+def test_a_run_interrupted_in_the_fine_tuning_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    optim = JointOptimConfig(**{**OPTIM, "max_epochs": 2, "finetune_epochs": 3, "finetune_patience": 5})
+    whole, _ = run_joint(tmp_path / "whole", optim)
+    original = FinetuneTrainer.run_epoch
+
+    def crash_at_epoch_2(self, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return original(self, epoch)
+
+    monkeypatch.setattr(FinetuneTrainer, "run_epoch", crash_at_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run_joint(tmp_path / "resumed", optim)
+    assert finetune_checkpoint(tmp_path / "resumed" / "last.safetensors").is_file()
+    trained = []
+    monkeypatch.setattr(FinetuneTrainer, "run_epoch", lambda self, epoch: trained.append(epoch) or original(self, epoch))
+    monkeypatch.setattr(JointTrainer, "run_epoch", lambda self, epoch: trained.append(("alternation", epoch)))
+    resumed, result = run_joint(tmp_path / "resumed", optim)
+    assert trained == [2]  # the alternation was done, the fine-tuning resumed after its epoch 1
+    assert result.finetune.epochs_run == 3 and torch.equal(checksum([resumed]), checksum([whole]))

@@ -88,7 +88,7 @@ PARAMS = {
               "device": "cpu"},
     "baselines": {"batch_size": 32, "lr": 0.01, "max_epochs": 2, "patience": 2, "device": "cpu",
                   "gru4rec": {"embedding_dim": 16, "hidden_size": 16}},  # no max_len: only the protocol's history tells
-    "etegrec": {"cycle_epochs": 2, "max_epochs": 2, "patience": 2, "batch_size": 32,
+    "etegrec": {"cycle_epochs": 2, "max_epochs": 2, "patience": 2, "batch_size": 32, "finetune_epochs": 0,
                 "recommender_warmup_steps": 2, "tokenizer_warmup_steps": 1, "bf16": False, "device": "cpu",
                 "rqvae": {"hidden_dims": [16], "code_dim": CODE_DIM, "levels": LEVELS, "codebook_size": K},
                 "pretrain": {"epochs": 5, "batch_size": 32}, "backbone": BACKBONE},
