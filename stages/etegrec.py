@@ -74,7 +74,7 @@ def main() -> None:
         tokenizer = new_rqvae(settings.rqvae, seed, device)
         pretrain = train_rqvae(tokenizer, data.embeddings, settings.pretrain, seed)
         torch.manual_seed(seed)
-        recommender = GenerativeRecommender(settings.recommender)
+        recommender = GenerativeRecommender(settings.recommender, level_softmax=settings.alignment.rec_softmax == "level")
         alignment = settings.alignment
         model = ETEGRec(tokenizer, recommender, x.shape[0], alignment.sia_space, alignment.init_std).to(device)
         checkpoint = paths.checkpoint(name)

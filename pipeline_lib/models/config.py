@@ -37,8 +37,7 @@ class GenRecConfig:
     """The DECOR / TIGER recommender: backbone defaults follow TIGER (4 + 4 layers, 6 heads × 64, FFN 1024) with
     DECOR's d_model 128 (Table 5); the DECOR switches default to the paper (the camera-ready where the arXiv text
     is silent). ``levels``, ``codebook_size``, ``code_dim`` come from the tokenizer; ``fusion``, ``composition``,
-    ``alpha``, ``bos_queries`` from the variant and the dataset (models.variants); ``level_softmax`` from
-    ETEGRec's ``rec_softmax``."""
+    ``alpha``, ``bos_queries`` from the variant and the dataset (models.variants)."""
 
     levels: int = 4
     codebook_size: int = 256
@@ -83,7 +82,6 @@ class GenRecConfig:
         "zero", description="e_BOS in ê_BOS = Φ(e_BOS, u, Q_BOS): zero (camera-ready §3.4.1) | learned = the table's row"
     )
     alpha_trainable: bool = param(False, description="true = α of eq. 18 learned; false = fixed (camera-ready)")
-    level_softmax: bool = False  # ETEGRec's rec_softmax: level = token scores normalised within each level's codes
 
     def __post_init__(self) -> None:
         check_declared(self)

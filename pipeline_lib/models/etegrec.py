@@ -240,6 +240,7 @@ def save_etegrec(weights_path: Path, config_path: Path, model: ETEGRec) -> None:
         "recommender": model.recommender.config.to_dict(),
         "n_items": int(model.semantic_ids.shape[0]),
         "sia_space": model.sia_space,
+        "level_softmax": model.recommender.level_softmax,
     }
     write_tensors(weights_path, dict(model.state_dict()), metadata={"format": FORMAT, "config": json.dumps(config)})
     write_json(config_path, config)
@@ -256,7 +257,7 @@ def load_etegrec(weights_path: Path, device: torch.device | str = "cpu") -> ETEG
     config = json.loads(metadata["config"])
     model = ETEGRec(
         RQVAE(RQVAEConfig(**config["tokenizer"])),
-        GenerativeRecommender(GenRecConfig(**config["recommender"])),
+        GenerativeRecommender(GenRecConfig(**config["recommender"]), level_softmax=config["level_softmax"]),
         config["n_items"],
         config["sia_space"],
     )

@@ -83,9 +83,10 @@ def _t5_stack(config: GenRecConfig, vocab: SemanticVocab, decoder: bool) -> T5St
 
 
 class GenerativeRecommender(nn.Module):
-    def __init__(self, config: GenRecConfig, codebooks: torch.Tensor | None = None):
+    def __init__(self, config: GenRecConfig, codebooks: torch.Tensor | None = None, level_softmax: bool = False):
         super().__init__()
         self.config = config
+        self.level_softmax = level_softmax  # ETEGRec's per-level heads (its rec_softmax: level); not a config field
         self.vocab = SemanticVocab(config.levels, config.codebook_size)
         if config.fusion:
             if codebooks is None:
@@ -228,9 +229,9 @@ class GenerativeRecommender(nn.Module):
 
     def level_log_probs(self, hidden: torch.Tensor, table: torch.Tensor, level: int) -> torch.Tensor:
         """Decoder states [N, d] → log P(code) [N, K] of ``level``, normalised over the whole vocabulary, or with
-        ``config.level_softmax`` over the level's own K codes (ETEGRec's per-level heads)."""
+        ``level_softmax`` over the level's own K codes (ETEGRec's per-level heads)."""
         logits = self.logits(hidden, table).float()
-        if self.config.level_softmax:
+        if self.level_softmax:
             return torch.log_softmax(logits[:, self.vocab.level_slice(level)], dim=-1)
         return torch.log_softmax(logits, dim=-1)[:, self.vocab.level_slice(level)]
 
@@ -239,7 +240,7 @@ class GenerativeRecommender(nn.Module):
         the B·L tokens (eq. 13 up to the mean): each position's scores normalised as :meth:`level_log_probs`
         normalises them (position j predicts level j)."""
         logits = self.logits(decoded, table).float()
-        if not self.config.level_softmax:
+        if not self.level_softmax:
             return F.cross_entropy(logits.flatten(0, 1), target_tokens.flatten())
         levels = range(target_tokens.shape[1])
         codes = torch.stack([logits[:, j, self.vocab.level_slice(j)] for j in levels], dim=1)  # [B, L, K]

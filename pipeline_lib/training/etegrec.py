@@ -119,7 +119,6 @@ def etegrec_settings(
         "levels": rqvae.levels + 1,
         "codebook_size": rqvae.codebook_size,
         "code_dim": rqvae.code_dim,
-        "level_softmax": alignment.rec_softmax == "level",
     }
     recommender = make_config(GenRecConfig, backbone, params_path, "etegrec.backbone")
     device = _device(str(section.pop("device", "auto")), params_path)

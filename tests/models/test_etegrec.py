@@ -1,4 +1,3 @@
-import dataclasses
 
 import pytest
 import torch
@@ -195,9 +194,10 @@ def test_mismatched_components_are_refused():
 
 def test_save_and_load_round_trip(tmp_path):
     model, z = joint("latent")
+    model.recommender.level_softmax = True  # the heads' normalisation is no config field: saved beside it
     save_etegrec(tmp_path / "model.safetensors", tmp_path / "config.json", model)
     loaded = load_etegrec(tmp_path / "model.safetensors")
-    assert loaded.sia_space == "latent"
+    assert loaded.sia_space == "latent" and loaded.recommender.level_softmax
     assert torch.equal(loaded.semantic_ids, model.semantic_ids)
     for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
         assert torch.equal(a, b), name
@@ -206,7 +206,7 @@ def test_save_and_load_round_trip(tmp_path):
 def test_rec_loss_and_beam_scores_are_over_the_level_codes_or_the_whole_vocabulary():
     for level_softmax in (True, False):
         torch.manual_seed(0)
-        recommender = GenerativeRecommender(dataclasses.replace(REC, level_softmax=level_softmax))
+        recommender = GenerativeRecommender(REC, level_softmax=level_softmax)
         model = ETEGRec(RQVAE(RQ), recommender, N_ITEMS)
         z = torch.randn(N_ITEMS, DIM, generator=torch.Generator().manual_seed(1))
         model.refresh_semantic_ids(z)

@@ -265,11 +265,11 @@ def test_warmup_in_epochs_replaces_steps_per_component():
 
 def test_rule_patience_replaces_the_fine_tuning_patience_and_rec_softmax_sets_the_heads():
     settings = etegrec_settings(PARAMS, spec(PARAMS), input_dim=DIM, params_path="params.yaml")
-    assert settings.optim.finetune_patience == 3 and settings.recommender.level_softmax
+    assert settings.optim.finetune_patience == 3 and settings.alignment.rec_softmax == "level"
     own = {key: value for key, value in PARAMS.items() if key != "stopping"}
     own["etegrec"] = {**PARAMS["etegrec"], "rec_softmax": "vocabulary"}
     settings = etegrec_settings(own, spec(own), input_dim=DIM, params_path="params.yaml")
-    assert settings.optim.finetune_patience == 10 and not settings.recommender.level_softmax
+    assert settings.optim.finetune_patience == 10 and settings.alignment.rec_softmax == "vocabulary"
     assert (settings.optim.finetune_epochs, settings.optim.finetune_lr) == (2, 5e-4)
 
 
