@@ -82,8 +82,9 @@ def main() -> None:
         )
 
         started = time.perf_counter()
-        # S3Rec's pre-training phase (its final epoch's mean losses go to the train metrics); re-run on a resume
-        pretraining = pretrain_s3rec(model, pretraining_sequences(train), optim, seed) if model_name == "s3rec" else []
+        # S3Rec's pre-training phase (its objectives at the first and last epoch go to the train metrics); re-run on
+        # a resume
+        pretraining = pretrain_s3rec(model, pretraining_sequences(train), optim, seed) if model_name == "s3rec" else None
         checkpoint = paths.checkpoint(name)
         result = train_sequential(
             model, train, valid, optim, ks, seed, checkpoint, run_id, paths.curve(name)
@@ -118,7 +119,7 @@ def main() -> None:
                 "exclude_history": optim.exclude_history,
                 "threads": threads,
                 **rule.record(),
-                **({"pretraining": {"epochs": len(pretraining), **pretraining[-1]}} if pretraining else {}),
+                **({} if pretraining is None else {"pretraining": pretraining}),
             },
         )
         write_json(paths.timings(name), run_timings(result, started))

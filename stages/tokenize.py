@@ -3,7 +3,8 @@
 ``python -m stages.tokenize <dataset>`` trains the shared tokenizer (``data/<dataset>/tokenizer``) with the
 loss ``tokenize.method`` names; ``python -m stages.tokenize <dataset> letter|cost`` trains LETTER's or CoST's
 into ``data/<dataset>/tokenizer_<method>`` (stages tokenize_letter / tokenize_cost). LETTER's collaborative
-loss reads the item embeddings of SASRec's run with the first training seed (``seeds[0]``).
+loss reads the item embeddings of SASRec's run with the first training seed (``seeds[0]``). The metrics JSON
+holds each loss term's first- and last-epoch mean, raw and weighted (``loss_terms``, :mod:`pipeline_lib.loss_terms`).
 """
 
 import time
@@ -56,7 +57,7 @@ def main() -> None:
     objective = make_objective(
         method, settings.letter, settings.cost, settings.model.code_dim, settings.seed, collaborative
     )
-    train_rqvae(model, x, settings.train, settings.seed, objective=objective)
+    history = train_rqvae(model, x, settings.train, settings.seed, objective=objective)
     codes = model.encode(x)
     try:
         ids = assign_semantic_ids(codes, settings.model.codebook_size)
@@ -67,7 +68,7 @@ def main() -> None:
     with atomic_directory(paths.tokenizer_of(args.method)) as staged:
         save_rqvae(model, staged / paths.rqvae.name)
         write_parquet(staged / paths.semantic_ids.name, semantic_id_frame(ids))
-    write_json(paths.tokenizer_metrics_of(args.method), metrics)
+    write_json(paths.tokenizer_metrics_of(args.method), {**metrics, "loss_terms": history.loss_terms})
     summary = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
     label = args.dataset if args.method is None else f"{args.dataset} {args.method}"
     print(f"tokenize {label} on {settings.device}: {summary} ({method}, {time.perf_counter() - start:.1f} s)")

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pipeline_lib.loss_terms import weighted_sum
 from pipeline_lib.models.config import S3REC_OBJECTIVES as OBJECTIVES
 from pipeline_lib.models.config import S3RecConfig
 from pipeline_lib.models.encoder_blocks import (
@@ -140,8 +141,7 @@ class S3Rec(nn.Module):
     def pretrain_loss(self, batch: PretrainBatch) -> tuple[Tensor, dict[str, Tensor]]:
         """Σ weight · objective (the authors' and RecBole's weights), and the objectives themselves."""
         losses = self.pretrain_losses(batch)
-        weights = self.config.weights()
-        return sum(weights[name] * value for name, value in losses.items()), losses
+        return weighted_sum(losses, self.config.weights()), losses
 
 
 def _sigmoid_margin(query: Tensor, positive: Tensor, negative: Tensor) -> Tensor:

@@ -2,7 +2,8 @@
 
 All three train the same RQ-VAE (:mod:`pipeline_lib.tokenizer.rqvae`) and write the same file; only
 the loss differs. :func:`pipeline_lib.tokenizer.training.train_rqvae` calls an objective on every
-batch and lets it prepare each epoch (LETTER re-clusters its codebooks then, as the official code).
+batch for its raw terms, minimises their weighted sum, logs each term (:mod:`pipeline_lib.loss_terms`)
+and lets the objective prepare each epoch (LETTER re-clusters its codebooks then, as the official code).
 """
 
 from __future__ import annotations
@@ -18,12 +19,23 @@ from pipeline_lib.tokenizer.contrastive import (
     letter_cf_loss,
     letter_diversity_loss,
 )
-from pipeline_lib.tokenizer.losses import SQLoss, batch_loss
+from pipeline_lib.tokenizer.losses import batch_loss
 from pipeline_lib.tokenizer.rqvae import RQVAE, RQVAEOutput
+
+Terms = dict[str, Tensor]  # a loss's raw terms by name, each a scalar averaged over the batch's items
 
 
 class Objective:
-    """L_SQ = L_RECON + L_RQ (DECOR eq. 6–8): the plain RQ-VAE (``method: rqvae``)."""
+    """L_SQ = L_RECON + L_RQ (DECOR eq. 6–8): the plain RQ-VAE (``method: rqvae``).
+
+    Every objective gives its raw terms and their ``weights``; the loss minimised is
+    :func:`~pipeline_lib.loss_terms.weighted_sum` of the two (so the logged terms are exactly what is minimised).
+    """
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Weight of each term: here ``recon`` (L_RECON, eq. 7, summed over dimensions) and ``rq`` (L_RQ, eq. 8)."""
+        return {"recon": 1.0, "rq": 1.0}
 
     def parameters(self) -> list[nn.Parameter]:
         """Trainable parameters besides the RQ-VAE's (optimised with it, not saved with it)."""
@@ -32,10 +44,11 @@ class Objective:
     def start_epoch(self, model: RQVAE, epoch: int) -> None:
         """Called before each epoch's first batch (after the k-means initialisation)."""
 
-    def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Tensor, SQLoss, RQVAEOutput]:
-        """The batch's total loss, its L_SQ parts and the model's output; ``rows`` are the items' ids."""
+    def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Terms, RQVAEOutput]:
+        """The batch's raw terms (keys of :attr:`weights`) and the model's output; ``x`` [B, D], ``rows`` [B] the
+        items' ids."""
         loss, out = batch_loss(model, x)
-        return loss.total, loss, out
+        return {"recon": loss.recon, "rq": loss.rq}, out
 
 
 class LetterObjective(Objective):
@@ -74,7 +87,13 @@ class LetterObjective(Objective):
             labels.append(torch.as_tensor(kmeans.labels_, dtype=torch.long))
         self.clusters = torch.stack(labels)
 
-    def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Tensor, SQLoss, RQVAEOutput]:
+    @property
+    def weights(self) -> dict[str, float]:
+        """L_Sem's two parts (``sem_recon``, ``sem_rq``: ``SQLoss.per_element``) at 1, ``cf`` at α,
+        ``div`` at β."""
+        return {"sem_recon": 1.0, "sem_rq": 1.0, "cf": self.config.cf_weight, "div": self.config.div_weight}
+
+    def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Terms, RQVAEOutput]:
         if self.clusters is None:
             raise RuntimeError("start_epoch must run before the first batch")
         loss, out = batch_loss(model, x)
@@ -90,8 +109,8 @@ class LetterObjective(Objective):
             )
             for level in range(codebooks.shape[0])
         ]).mean()
-        semantic = loss.per_element(x.shape[1], codebooks.shape).total  # L_Sem as the official code scales it
-        return semantic + self.config.cf_weight * cf + self.config.div_weight * div, loss, out
+        scaled = loss.per_element(x.shape[1], codebooks.shape)  # L_Sem as the official code scales it
+        return {"sem_recon": scaled.recon, "sem_rq": scaled.rq, "cf": cf, "div": div}, out
 
 
 class CostObjective(Objective):
@@ -102,11 +121,16 @@ class CostObjective(Objective):
     def __init__(self, config: CostConfig):
         self.config = config
 
-    def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Tensor, SQLoss, RQVAEOutput]:
+    @property
+    def weights(self) -> dict[str, float]:
+        """``rq`` (L_RQ) at 1, ``recon`` (L_MSE, summed over dimensions) at ``mse_weight`` (0: logged, not
+        minimised), ``cl`` (L_CL) at α."""
+        return {"rq": 1.0, "recon": self.config.mse_weight, "cl": self.config.weight}
+
+    def __call__(self, model: RQVAE, x: Tensor, rows: Tensor) -> tuple[Terms, RQVAEOutput]:
         loss, out = batch_loss(model, x)
         contrastive = cost_contrastive_loss(x, out.recon, self.config.temperature)
-        total = loss.rq + self.config.mse_weight * loss.recon + self.config.weight * contrastive
-        return total, loss, out
+        return {"rq": loss.rq, "recon": loss.recon, "cl": contrastive}, out
 
 
 def make_objective(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from pipeline_lib.loss_terms import LossTermLog, weighted_sum
 from pipeline_lib.tokenizer.codebooks import kmeans_init, reseed_dead_codes
 from pipeline_lib.tokenizer.config import RQVAEConfig, TrainConfig
 from pipeline_lib.tokenizer.objectives import Objective
@@ -16,12 +18,13 @@ from pipeline_lib.tokenizer.rqvae import RQVAE
 
 @dataclass
 class TrainHistory:
-    """Per-epoch means over items of the loss and its reconstruction part, and per-level code usage."""
+    """Per-epoch means over items of the loss, per-level code usage, and each term of the objective at the first
+    and the last epoch (:meth:`pipeline_lib.loss_terms.LossTermLog.record`)."""
 
     loss: list[float] = field(default_factory=list)
-    recon: list[float] = field(default_factory=list)
     usage: list[list[float]] = field(default_factory=list)  # fraction of the K codes chosen in the epoch
     reseeded: int = 0  # codes moved by dead-code re-seeding, over the whole run
+    loss_terms: dict[str, Any] = field(default_factory=dict)
 
 
 def new_rqvae(config: RQVAEConfig, seed: int, device: torch.device) -> RQVAE:
@@ -48,6 +51,8 @@ def train_rqvae(
     parameters = [*model.parameters(), *objective.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     history = TrainHistory()
+    weights = objective.weights
+    terms_log = LossTermLog(weights)
     window_used = torch.zeros(levels, size, dtype=torch.bool, device=x.device)
     bar = tqdm(range(config.epochs), desc="rq-vae", unit="epoch", disable=not progress, mininterval=1.0)
     for epoch in bar:
@@ -56,26 +61,24 @@ def train_rqvae(
             kmeans_init(model, x[order[: max(config.batch_size, size)]], seed)
         objective.start_epoch(model, epoch)
         used = torch.zeros_like(window_used)
-        sums = torch.zeros(2, device=x.device)
         for batch in order.split(config.batch_size):
             xb = x[batch]
-            total, loss, out = objective(model, xb, batch)
+            terms, out = objective(model, xb, batch)
+            total = weighted_sum(terms, weights)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
-            sums += torch.stack([total, loss.recon]).detach() * len(batch)
+            terms_log.add(terms, len(batch))
             used.scatter_(1, out.quant.codes.T, True)
+        mean_loss = terms_log.end_epoch()["total"]
         window_used |= used
-        mean_loss, mean_recon = (sums / n).tolist()
         usage = (used.sum(1) / size).tolist()
         history.loss.append(mean_loss)
-        history.recon.append(mean_recon)
         history.usage.append(usage)
         window = config.dead_code_window
         if window and (epoch + 1) % window == 0 and epoch + 1 < config.epochs:
             history.reseeded += reseed_dead_codes(model, x, window_used, generator)
             window_used.zero_()
-        bar.set_postfix(
-            loss=f"{mean_loss:.4f}", recon=f"{mean_recon:.4f}", usage="/".join(f"{u:.0%}" for u in usage), refresh=False
-        )
+        bar.set_postfix(loss=f"{mean_loss:.4f}", usage="/".join(f"{u:.0%}" for u in usage), refresh=False)
+    history.loss_terms = terms_log.record()
     return history

@@ -8,12 +8,14 @@ items and segments are drawn afresh for every batch from one seeded CPU generato
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from pipeline_lib.data.samples import Samples
-from pipeline_lib.models.config import S3REC_OBJECTIVES as OBJECTIVES
+from pipeline_lib.loss_terms import LossTermLog
 from pipeline_lib.models.s3rec import PretrainBatch, S3Rec
 from pipeline_lib.training.config import BaselineConfig
 
@@ -61,18 +63,19 @@ def pretrain_batch(
     )
 
 
-def pretrain_s3rec(model: S3Rec, sequences: Tensor, optim: BaselineConfig, seed: int) -> list[dict[str, float]]:
+def pretrain_s3rec(model: S3Rec, sequences: Tensor, optim: BaselineConfig, seed: int) -> dict[str, Any]:
     """``model.config.pretrain_epochs`` epochs of AdamW at ``model.config.pretrain_lr`` (the shared ``baselines``
     weight decay; batches of ``model.config.pretrain_batch_size``, else the shared batch size) on the weighted sum
-    of the four objectives; one row per epoch: mean weighted ``loss`` and objectives."""
+    of the four objectives. Returns ``{"epochs": n, "loss_terms": …}``: each objective's mean per sequence, raw and
+    weighted, at the first and the last epoch (:class:`pipeline_lib.loss_terms.LossTermLog`; no ``loss_terms``
+    when ``n`` is 0)."""
     device = next(model.parameters()).device
     config = model.config
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.pretrain_lr, weight_decay=optim.weight_decay)
     generator = torch.Generator().manual_seed(seed)
-    curve = []
+    terms_log = LossTermLog(config.weights())
     for epoch in range(config.pretrain_epochs):
         model.train()
-        running = torch.zeros(1 + len(OBJECTIVES), device=device)
         batches = torch.randperm(len(sequences), generator=generator).split(config.pretrain_batch_size or optim.batch_size)
         for index in tqdm(batches, desc=f"pretrain {epoch}", leave=False):
             batch = pretrain_batch(
@@ -82,7 +85,6 @@ def pretrain_s3rec(model: S3Rec, sequences: Tensor, optim: BaselineConfig, seed:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            running += torch.stack([loss.detach(), *(parts[name].detach() for name in OBJECTIVES)])
-        means = (running / len(batches)).tolist()
-        curve.append(dict(zip(("loss", *OBJECTIVES), means, strict=True)))
-    return curve
+            terms_log.add(parts, len(index))
+        terms_log.end_epoch()
+    return {"epochs": terms_log.epochs, **({"loss_terms": terms_log.record()} if terms_log.epochs else {})}

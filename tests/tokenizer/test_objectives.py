@@ -3,7 +3,9 @@
 import pytest
 import torch
 
+from pipeline_lib.loss_terms import weighted_sum
 from pipeline_lib.tokenizer.config import CostConfig, LetterConfig, RQVAEConfig, TrainConfig
+from pipeline_lib.tokenizer.contrastive import cost_contrastive_loss
 from pipeline_lib.tokenizer.losses import sq_loss
 from pipeline_lib.tokenizer.objectives import (
     CostObjective,
@@ -82,10 +84,17 @@ def test_cost_trains_to_valid_unique_semantic_ids_and_drops_the_mse_by_default()
     assert len(torch.unique(ids, dim=0)) == 48 and all(torch.isfinite(torch.tensor(loss)))
     model = new_rqvae(CONFIG, 3, CPU)
     x = items()
-    total, sq, _ = CostObjective(CostConfig(weight=0.0))(model, x, torch.arange(48))
-    assert torch.allclose(total, sq.rq)  # α = 0, mse_weight = 0: only L_RQ is left
-    total, sq, _ = CostObjective(CostConfig(weight=0.0, mse_weight=1.0))(model, x, torch.arange(48))
-    assert torch.allclose(total, sq.total)
+    sq = sq_loss(x, model(x), model.config.beta)
+    objective = CostObjective(CostConfig(weight=0.0))
+    terms, _ = objective(model, x, torch.arange(48))
+    torch.testing.assert_close(weighted_sum(terms, objective.weights), sq.rq)  # α = 0, mse_weight = 0: L_RQ alone
+    objective = CostObjective(CostConfig(weight=0.0, mse_weight=1.0))
+    terms, _ = objective(model, x, torch.arange(48))
+    torch.testing.assert_close(weighted_sum(terms, objective.weights), sq.total)
+    objective = CostObjective(CostConfig(weight=0.3, mse_weight=0.5))
+    terms, _ = objective(model, x, torch.arange(48))
+    assert objective.weights == {"rq": 1.0, "recon": 0.5, "cl": 0.3}
+    torch.testing.assert_close(terms["cl"], cost_contrastive_loss(x, model(x).recon, 0.1))
 
 
 def test_per_element_sq_loss_is_the_official_letter_and_etegrec_mean():
@@ -99,7 +108,9 @@ def test_per_element_sq_loss_is_the_official_letter_and_etegrec_mean():
         + model.config.beta * torch.nn.functional.mse_loss(v[:, level], e[:, level].detach())
         for level in range(CONFIG.levels)
     ]).mean()
-    torch.testing.assert_close(loss.per_element(CONFIG.input_dim, model.quantizer.codebooks.shape).total, official)
+    scaled = loss.per_element(CONFIG.input_dim, model.quantizer.codebooks.shape)
+    torch.testing.assert_close(scaled.total, official)
+    torch.testing.assert_close(scaled.recon, torch.nn.functional.mse_loss(out.recon, x))
 
 
 def test_configs_refuse_bad_values_and_letter_needs_cf_embeddings():
@@ -109,3 +120,28 @@ def test_configs_refuse_bad_values_and_letter_needs_cf_embeddings():
         CostConfig(temperature=0.0)
     with pytest.raises(ValueError, match="collaborative"):
         make_objective("letter", LetterConfig(), CostConfig(), 4, 0)
+
+
+@pytest.mark.parametrize(
+    ("method", "weights"),
+    [
+        ("rqvae", {"recon": 1.0, "rq": 1.0}),
+        ("letter", {"sem_recon": 1.0, "sem_rq": 1.0, "cf": 0.5, "div": 0.1}),
+        ("cost", {"rq": 1.0, "recon": 0.0, "cl": 0.2}),
+    ],
+)
+def test_training_logs_each_term_raw_and_weighted_at_the_first_and_last_epoch(method, weights):
+    cf = torch.randn(48, 4, generator=torch.Generator().manual_seed(5))
+    letter = LetterConfig(cf_weight=0.5, div_weight=0.1, n_clusters=3)
+    objective = make_objective(method, letter, CostConfig(weight=0.2), 4, 3, cf)
+    model = new_rqvae(CONFIG, 3, CPU)
+    history = train_rqvae(model, items(), TrainConfig(epochs=3, batch_size=16), seed=3, progress=False,
+                          objective=objective)
+    first, last = history.loss_terms["first_epoch"], history.loss_terms["last_epoch"]
+    assert (first["epoch"], last["epoch"]) == (1, 3)
+    for entry in (first, last):
+        assert list(entry["terms"]) == list(weights)
+        for name, term in entry["terms"].items():
+            assert term["weight"] == weights[name] and term["weighted"] == weights[name] * term["raw"]
+        assert entry["total"] == pytest.approx(sum(term["weighted"] for term in entry["terms"].values()))
+    assert all(first["terms"][name]["raw"] != last["terms"][name]["raw"] for name in weights)

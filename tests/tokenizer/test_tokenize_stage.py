@@ -64,9 +64,10 @@ def test_stage_writes_unique_ids_tokenizer_and_metrics(tmp_path):
     assert model.encode(x).tolist() == ids[["sid_0", "sid_1", "sid_2"]].to_numpy().tolist()
 
     metrics = json.loads(paths.tokenizer_metrics.read_text())
-    assert set(metrics) == {"n_items", "recon_mse", "collision_rate", "max_collision_group"} | {
+    assert set(metrics) == {"n_items", "recon_mse", "collision_rate", "max_collision_group", "loss_terms"} | {
         f"utilization_l{level}" for level in (1, 2, 3)
     }
+    assert set(metrics["loss_terms"]["last_epoch"]["terms"]) == {"recon", "rq"}  # the shared tokenizer's L_SQ
     assert metrics["n_items"] == 64
     assert metrics["collision_rate"] == pytest.approx((ids["sid_3"] > 0).mean())
     assert 0 < metrics["utilization_l1"] <= 1
@@ -127,7 +128,14 @@ def test_letter_writes_its_own_tokenizer_from_the_first_seeds_sasrec(tmp_path, m
     assert not ids[["sid_0", "sid_1", "sid_2", "sid_3"]].duplicated().any()
     model = load_rqvae(paths.rqvae_of("letter"))
     assert model.encode(x).tolist() == ids[["sid_0", "sid_1", "sid_2"]].to_numpy().tolist()
-    assert json.loads(paths.tokenizer_metrics_of("letter").read_text())["n_items"] == 64
+    written = paths.tokenizer_metrics_of("letter").read_bytes()
+    metrics = json.loads(written)
+    assert metrics["n_items"] == 64
+    terms = metrics["loss_terms"]["last_epoch"]["terms"]
+    assert set(terms) == {"sem_recon", "sem_rq", "cf", "div"} and metrics["loss_terms"]["last_epoch"]["epoch"] == 5
+    assert terms["cf"]["weight"] == 0.01 and terms["cf"]["weighted"] == 0.01 * terms["cf"]["raw"]  # α, the default
+    run_in_process(tmp_path, monkeypatch, "letter")
+    assert paths.tokenizer_metrics_of("letter").read_bytes() == written  # same seed, same bytes
 
 
 def test_letter_without_sasrec_embeddings_names_the_missing_file(tmp_path, monkeypatch, capsys):
