@@ -28,6 +28,13 @@ def weighted_sum(terms: Mapping[str, Tensor], weights: Mapping[str, float]) -> T
     return sum(weight * terms[name] for name, weight in weights.items())
 
 
+def epoch_entry(epoch: int, raws: Mapping[str, float], weights: Mapping[str, float]) -> dict[str, Any]:
+    """One epoch's record: ``{"epoch", "total", "terms": {name: {"raw", "weight", "weighted"}}}`` of the terms
+    ``raws`` (name → epoch mean) under ``weights`` (name → weight); ``total`` = Σ weighted."""
+    terms = {name: {"raw": raw, "weight": weights[name], "weighted": weights[name] * raw} for name, raw in raws.items()}
+    return {"epoch": epoch, "total": sum(term["weighted"] for term in terms.values()), "terms": terms}
+
+
 class LossTermLog:
     """Accumulates one epoch's per-batch raw terms (each a mean over the batch's ``rows`` samples, so the epoch
     mean is over samples, not batches) and keeps the first and the latest finished epoch."""
@@ -57,11 +64,7 @@ class LossTermLog:
         means = (self._sums / self._rows).tolist()
         self._sums, self._rows = None, 0
         self.epochs += 1
-        terms = {
-            name: {"raw": raw, "weight": weight, "weighted": weight * raw}
-            for (name, weight), raw in zip(self.weights.items(), means, strict=True)
-        }
-        entry = {"epoch": self.epochs, "total": sum(term["weighted"] for term in terms.values()), "terms": terms}
+        entry = epoch_entry(self.epochs, dict(zip(self.weights, means, strict=True)), self.weights)
         self.first = self.first or entry
         self.last = entry
         return entry

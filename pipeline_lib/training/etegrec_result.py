@@ -7,15 +7,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline_lib.loss_terms import epoch_entry
 from pipeline_lib.training.loop import LoopResult, StopReason
 
-# Each raw term (L_SQ, L_SIA, L_PSA, L_REC) and the weighted contributions μ·L_SIA, λ·L_PSA, as epoch means
-LOSS_TERMS = ("sq_loss", "sia_loss", "psa_loss", "rec_loss", "mu_sia_loss", "lam_psa_loss", "train_loss")
+# Each term of the objective → its curve column (the raw epoch mean) and the column of its weighted value (None:
+# weight 1): L_SQ, L_REC, μ·L_SIA, λ·L_PSA
+TERM_COLUMNS = {"sq": ("sq_loss", None), "rec": ("rec_loss", None), "sia": ("sia_loss", "mu_sia_loss"),
+                "psa": ("psa_loss", "lam_psa_loss")}
 
 
-def epoch_terms(row: dict[str, float]) -> dict[str, float]:
-    """The loss terms a curve row holds (those its phase computed), with its ``epoch``."""
-    return {"epoch": int(row["epoch"]), **{key: row[key] for key in LOSS_TERMS if key in row}}
+def epoch_terms(row: dict[str, float]) -> dict[str, Any]:
+    """A curve row's loss terms (those its phase computed) as a ``loss_terms`` epoch entry
+    (:func:`pipeline_lib.loss_terms.epoch_entry`); μ and λ as the epoch had them (0 in the alignment warm-up)."""
+    raws, weights = {}, {}
+    for name, (raw_column, weighted_column) in TERM_COLUMNS.items():
+        if raw_column not in row:
+            continue
+        raws[name] = row[raw_column]
+        weighted = row[weighted_column] if weighted_column else raws[name]
+        weights[name] = float(f"{weighted / raws[name]:.12g}") if raws[name] else 0.0
+    return epoch_entry(int(row["epoch"]), raws, weights)
 
 
 def first_and_last(rows: list[dict[str, float]]) -> dict[str, dict[str, float]] | None:

@@ -5,14 +5,11 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import yaml
 
-from pipeline_lib.errors import PipelineInputError
 from pipeline_lib.io import write_json
-from pipeline_lib.models.variants import VARIANTS
+from pipeline_lib.loss_terms import epoch_entry
 from pipeline_lib.reporting.campaign_report import PLOT_NAME, campaign_report
-from pipeline_lib.reporting.campaign_tables import COMPOSITION_VARIANTS
 
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")
 
@@ -94,14 +91,23 @@ def add_table_runs(folder: Path) -> None:
             utilization={"layer_1": 0.5, "layer_2": 1.0, "layer_3": 1.0},
             test_constant_context=dict.fromkeys(METRICS, 0.05)))
         write_json(metrics / "train" / "decor" / f"seed_{seed}.json", {"stopped_by": "patience"})
-    first = {"aap": 2.0, "weighted_aap": 0.4, "weighted_mip": 1.0, "weighted_sp": 0.05, "loss": 1.45}
-    write_json(metrics / "train" / "s3rec" / "seed_1.json", {"loss_terms": {
-        "first_epoch": first, "last_epoch": {**first, "weighted_sp": 0.5}}})
-    phase = {"first_epoch": {"L_SIA": 3.0, "μ·L_SIA": 0.003, "L_REC": 4.0, "1·L_REC": 4.0},
-             "last_epoch": {"L_SIA": 1.0, "μ·L_SIA": 0.001, "L_REC": 2.0, "1·L_REC": 2.0}}
-    write_json(metrics / "train" / "etegrec" / "seed_1.json", {"loss_terms": {"alternation": phase, "finetune": phase}})
-    write_json(metrics / "tokenizer_letter.json", {"loss_terms": {"first_epoch": {"α·L_CF": 0.2, "β·L_Div": 0.1},
-                                                                  "last_epoch": {"α·L_CF": 0.1, "β·L_Div": 0.1}}})
+    write_json(metrics / "train" / "s3rec" / "seed_1.json", {"pretraining": {"epochs": 3, "loss_terms": {
+        "first_epoch": entry(1, aap=(2.0, 0.2), mip=(1.0, 1.0), sp=(0.1, 0.5)),
+        "last_epoch": entry(3, aap=(2.0, 0.2), mip=(1.0, 1.0), sp=(1.0, 0.5))}}})
+    warm_up, aligned = entry(0, sq=(0.5, 1.0), sia=(3.0, 0.0)), entry(2, sq=(0.4, 1.0), sia=(1.0, 1e-4))
+    tuned = {"first_epoch": entry(0, rec=(4.0, 1.0)), "last_epoch": entry(5, rec=(2.0, 1.0))}
+    write_json(metrics / "train" / "etegrec" / "seed_1.json", {
+        "alternation": {"loss_terms": {"tokenizer": {"first_epoch": warm_up, "last_epoch": aligned}}},
+        "finetune": {"loss_terms": tuned}})
+    write_json(metrics / "tokenizer_letter.json", {"loss_terms": {
+        "first_epoch": entry(1, cf=(20.0, 0.01), div=(1000.0, 1e-4)),
+        "last_epoch": entry(9, cf=(10.0, 0.01), div=(1000.0, 1e-4))}})
+
+
+def entry(epoch: int, **terms: tuple[float, float]) -> dict:
+    """A loss_terms epoch entry (pipeline_lib.loss_terms.epoch_entry) of terms given as (raw, weight)."""
+    return epoch_entry(epoch, {name: raw for name, (raw, _) in terms.items()},
+                       {name: weight for name, (_, weight) in terms.items()})
 
 
 def section(text: str, heading: str) -> str:
@@ -139,25 +145,14 @@ def test_report_tabulates_loss_terms_and_the_weighted_terms_ratio(tmp_path, monk
     add_table_runs(make_folder(tmp_path))
     monkeypatch.chdir(tmp_path)
     terms = section(campaign_report(Path("reports/camp")), "## Loss-term magnitudes")
-    assert "| s3rec | — | weighted_sp | yes | 1 | 0.05 | 0.5 |" in terms
-    assert "| s3rec | — | loss | | 1 | 1.45 | 1.45 |" in terms  # a total is no weighted term
-    assert "| s3rec | — | first | weighted_mip / weighted_sp = 20 |" in terms
-    assert "| s3rec | — | last | weighted_mip / weighted_aap = 2.5 |" in terms
-    assert "| etegrec | finetune | μ·L_SIA | yes | 1 | 0.003 | 0.001 |" in terms
-    assert "| etegrec | alternation | last | 1·L_REC / μ·L_SIA = 2e+03 |" in terms
-    assert "| letter tokenizer | — | α·L_CF | yes | tokenizer | 0.2 | 0.1 |" in terms
-    assert "| letter tokenizer | — | last | β·L_Div / α·L_CF = 1 |" in terms  # a tie still names two terms
-
-
-def test_a_paper_column_that_is_no_paper_dataset_is_one_error(tmp_path, monkeypatch):
-    folder = make_folder(tmp_path)
-    jobs = yaml.safe_load((folder / "jobs.yaml").read_text()) | {"paper_column": "Beauty"}
-    (folder / "jobs.yaml").write_text(yaml.safe_dump(jobs))
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(PipelineInputError, match="'Beauty' is not a paper dataset; known: Scientific, Instrument"):
-        campaign_report(Path("reports/camp"))
-
-
-def test_table3s_extra_rows_are_the_composition_variants_beside_decor():
-    with_composition = {name for name, switches in VARIANTS.items() if switches.composition}
-    assert set(COMPOSITION_VARIANTS) == with_composition - {"decor"}
+    # S3Rec's record sits under `pretraining`: raw first / last, weighted first / last
+    assert "| s3rec | pretraining | sp | 1 | 0.5 | 0.1 | 1 | 0.05 | 0.5 |" in terms
+    assert "| s3rec | pretraining | first | mip / sp = 20 |" in terms
+    assert "| s3rec | pretraining | last | mip / aap = 2.5 |" in terms
+    # ETEGRec: μ is 0 in the warm-up (no weighted term then), 1e-4 after it
+    assert "| etegrec | alternation/tokenizer | sia | 1 | 0 → 0.0001 | 3 | 1 | 0 | 0.0001 |" in terms
+    assert "| etegrec | alternation/tokenizer | first | fewer than two weighted terms |" in terms
+    assert "| etegrec | alternation/tokenizer | last | sq / sia = 4e+03 |" in terms
+    assert "| etegrec | finetune | rec | 1 | 1 | 4 | 2 | 4 | 2 |" in terms
+    assert "| letter tokenizer | — | cf | — | 0.01 | 20 | 10 | 0.2 | 0.1 |" in terms
+    assert "| letter tokenizer | — | last | div / cf = 1 |" in terms  # a tie still names two terms

@@ -49,9 +49,11 @@ def test_phases_say_what_each_did_with_the_loss_terms_of_their_first_and_last_ep
     assert (alternation["eval_every"], alternation["patience"]) == (2, 15)
     assert (finetune["best_epoch"], finetune["epochs"], finetune["stopped_by"]) == (0, 2, "max_epochs")
     tokenizer = alternation["loss_terms"]["tokenizer"]
-    assert tokenizer["first_epoch"] == {"epoch": 0, "sq_loss": 0.5, "sia_loss": 2.0, "mu_sia_loss": 2e-4,
-                                        "train_loss": 0.5002}
+    assert tokenizer["first_epoch"] == {"epoch": 0, "total": 0.5002, "terms": {
+        "sq": {"raw": 0.5, "weight": 1.0, "weighted": 0.5},
+        "sia": {"raw": 2.0, "weight": 1e-4, "weighted": 2e-4}}}  # μ read back from the weighted column
     assert tokenizer["last_epoch"]["epoch"] == 2
-    assert alternation["loss_terms"]["recommender"]["last_epoch"] == {"epoch": 3, "rec_loss": 2.7, "train_loss": 2.7}
+    recommender = alternation["loss_terms"]["recommender"]["last_epoch"]
+    assert recommender == {"epoch": 3, "total": 2.7, "terms": {"rec": {"raw": 2.7, "weight": 1.0, "weighted": 2.7}}}
     assert finetune["loss_terms"]["last_epoch"]["epoch"] == 1  # counted within the fine-tuning
     assert JointResult(ALTERNATION, 2, 15, None, 1, 10).phases()["finetune"] is None
