@@ -234,13 +234,14 @@ def test_stage_trains_and_writes_metrics_model_tokenizer_and_ids(tmp_path, monke
     # each term's epoch mean at the first and last epoch of each kind of epoch; the warm-up epoch 0 weighs none
     terms = alternation["loss_terms"]
     first_tokenizer = terms["tokenizer"]["first_epoch"]
-    assert first_tokenizer["epoch"] == 0 and first_tokenizer["mu_sia_loss"] == 0.0 and first_tokenizer["sia_loss"] > 0
-    assert first_tokenizer["train_loss"] == pytest.approx(first_tokenizer["sq_loss"])
+    sia = first_tokenizer["terms"]["sia"]
+    assert first_tokenizer["epoch"] == 0 and sia["weight"] == 0.0 and sia["weighted"] == 0.0 and sia["raw"] > 0
+    assert first_tokenizer["total"] == pytest.approx(first_tokenizer["terms"]["sq"]["raw"])
     last_recommender = terms["recommender"]["last_epoch"]
-    assert last_recommender["epoch"] == 1 and "sq_loss" not in last_recommender
-    assert last_recommender["mu_sia_loss"] == pytest.approx(1e-3 * last_recommender["sia_loss"])
-    assert last_recommender["lam_psa_loss"] == pytest.approx(1e-4 * last_recommender["psa_loss"])
-    assert set(finetune["loss_terms"]["last_epoch"]) == {"epoch", "rec_loss", "train_loss"}
+    assert last_recommender["epoch"] == 1 and "sq" not in last_recommender["terms"]
+    assert last_recommender["terms"]["sia"]["weight"] == pytest.approx(1e-3)  # μ once the warm-up is over
+    assert last_recommender["terms"]["psa"]["weight"] == pytest.approx(1e-4)
+    assert set(finetune["loss_terms"]["last_epoch"]["terms"]) == {"rec"}
 
 
 def test_missing_sasrec_embeddings_stop_the_stage_with_one_line(tmp_path, monkeypatch, capsys):
