@@ -268,13 +268,19 @@ def _env(threads: int) -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "TQDM_MININTERVAL": "30"}
 
 
+def _stamped(stamp: Path, wanted: str, output: Path) -> bool:
+    """Whether a preparation step is done for these inputs: ``stamp`` holds their fingerprint ``wanted`` and the
+    step's ``output`` exists."""
+    return stamp.is_file() and stamp.read_text().strip() == wanted and output.is_file()
+
+
 def prepare(campaign: Campaign, python: str, log_dir: Path) -> None:
     """The shared stages, unless their stamp holds these settings' fingerprint and their outputs exist; then the
     shared tokenizer's metrics and the dataset statistics are copied into the campaign folder."""
     paths = DatasetPaths(campaign.dataset)
     stamp = paths.data / "campaign_prepared.txt"
     wanted = fingerprint(shared_stage_settings(campaign.params, campaign.dataset), None)
-    if stamp.is_file() and stamp.read_text().strip() == wanted and paths.semantic_ids.is_file():
+    if _stamped(stamp, wanted, paths.semantic_ids):
         print(f"shared stages of {campaign.dataset}: done ({stamp})", flush=True)
     else:
         for stage in PREPARE_STAGES:
@@ -301,7 +307,7 @@ def prepare_tokenizer(campaign: Campaign, method: str, python: str, log_dir: Pat
     paths = DatasetPaths(campaign.dataset)
     stamp = paths.data / f"campaign_tokenizer_{method}.txt"
     wanted = tokenizer_inputs(campaign, method)
-    if not (stamp.is_file() and stamp.read_text().strip() == wanted and paths.semantic_ids_of(method).is_file()):
+    if not _stamped(stamp, wanted, paths.semantic_ids_of(method)):
         run_shared_stage(campaign, ("tokenize", method), python, log_dir)
         stamp.write_text(wanted + "\n")
     collect_tokenizer_metrics(paths, campaign.folder, [method])
