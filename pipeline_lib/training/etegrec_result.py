@@ -10,22 +10,21 @@ from typing import Any
 from pipeline_lib.loss_terms import epoch_entry
 from pipeline_lib.training.loop import LoopResult, StopReason
 
-# Each term of the objective → its curve column (the raw epoch mean) and the column of its weighted value (None:
-# weight 1): L_SQ, L_REC, μ·L_SIA, λ·L_PSA
-TERM_COLUMNS = {"sq": ("sq_loss", None), "rec": ("rec_loss", None), "sia": ("sia_loss", "mu_sia_loss"),
-                "psa": ("psa_loss", "lam_psa_loss")}
+# Each term of the objective → its curve column (the raw epoch mean) and the column of its weight as the epoch had
+# it (None: weight 1): L_SQ, L_REC, μ·L_SIA, λ·L_PSA
+TERM_COLUMNS = {"sq": ("sq_loss", None), "rec": ("rec_loss", None), "sia": ("sia_loss", "mu"),
+                "psa": ("psa_loss", "lam")}
 
 
 def epoch_terms(row: dict[str, float]) -> dict[str, Any]:
     """A curve row's loss terms (those its phase computed) as a ``loss_terms`` epoch entry
     (:func:`pipeline_lib.loss_terms.epoch_entry`); μ and λ as the epoch had them (0 in the alignment warm-up)."""
     raws, weights = {}, {}
-    for name, (raw_column, weighted_column) in TERM_COLUMNS.items():
+    for name, (raw_column, weight_column) in TERM_COLUMNS.items():
         if raw_column not in row:
             continue
         raws[name] = row[raw_column]
-        weighted = row[weighted_column] if weighted_column else raws[name]
-        weights[name] = float(f"{weighted / raws[name]:.12g}") if raws[name] else 0.0
+        weights[name] = row[weight_column] if weight_column else 1.0
     return epoch_entry(int(row["epoch"]), raws, weights)
 
 

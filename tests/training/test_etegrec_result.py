@@ -3,7 +3,7 @@ from pipeline_lib.training.loop import LoopResult
 
 
 def tokenizer_row(epoch: int) -> dict[str, float]:
-    return {"epoch": epoch, "trains_tokenizer": 1.0, "sq_loss": 0.5, "sia_loss": 2.0, "mu_sia_loss": 2e-4,
+    return {"epoch": epoch, "trains_tokenizer": 1.0, "sq_loss": 0.5, "sia_loss": 2.0, "mu": 1e-4, "lam": 3e-4,
             "train_loss": 0.5002, "lr_tokenizer": 1e-4}
 
 
@@ -51,7 +51,7 @@ def test_phases_say_what_each_did_with_the_loss_terms_of_their_first_and_last_ep
     tokenizer = alternation["loss_terms"]["tokenizer"]
     assert tokenizer["first_epoch"] == {"epoch": 0, "total": 0.5002, "terms": {
         "sq": {"raw": 0.5, "weight": 1.0, "weighted": 0.5},
-        "sia": {"raw": 2.0, "weight": 1e-4, "weighted": 2e-4}}}  # μ read back from the weighted column
+        "sia": {"raw": 2.0, "weight": 1e-4, "weighted": 2e-4}}}  # μ as the epoch had it
     assert tokenizer["last_epoch"]["epoch"] == 2
     recommender = alternation["loss_terms"]["recommender"]["last_epoch"]
     assert recommender == {"epoch": 3, "total": 2.7, "terms": {"rec": {"raw": 2.7, "weight": 1.0, "weighted": 2.7}}}
