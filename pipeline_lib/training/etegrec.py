@@ -5,8 +5,8 @@ Epochs come in cycles of C: the first epoch of a cycle trains the tokenizer on e
 recommender frozen, the other C − 1 train the recommender on eq. 18 with the tokenizer frozen.
 After every epoch that trained the tokenizer, every item is re-tokenized (with TIGER's collision
 token) and the prefix trie is rebuilt. Validation runs at cycle ends only (every ⌈E / C⌉ cycles for
-an interval of E epochs), so the recommender is always scored after it has trained on the current
-tokens. μ and λ are 0 for the first ``alignment_warmup_epochs`` epochs. Two ablation schedules:
+an interval of E epochs, and the epoch cap rounded down to whole cycles), so the recommender is always scored
+after it has trained on the current tokens. μ and λ are 0 for the first ``alignment_warmup_epochs`` epochs. Two ablation schedules:
 ``joint`` (Table 4's "w/o AT": every epoch trains both components on the sum of all losses, tokens
 re-derived after each epoch) and ``frozen`` (the pretrained tokenizer and its tokens are kept throughout).
 
@@ -165,6 +165,16 @@ def validation_interval(optim: JointOptimConfig) -> int:
     if optim.schedule != "alternate":
         return interval
     return math.ceil(interval / optim.cycle_epochs) * optim.cycle_epochs
+
+
+def alternation_epochs(optim: JointOptimConfig) -> int:
+    """The alternation's epoch cap: ``max_epochs``, rounded down to whole cycles under ``schedule: alternate``
+    (when it holds one), so that a run reaching the cap ends, and is validated, after a cycle's last recommender
+    epoch rather than after a re-tokenization the recommender has not trained on. The schedules' horizon stays
+    ``max_epochs``, so a run stopped by patience trains exactly as without the rounding."""
+    if optim.schedule != "alternate" or optim.max_epochs < optim.cycle_epochs:
+        return optim.max_epochs
+    return optim.max_epochs // optim.cycle_epochs * optim.cycle_epochs
 
 
 def rank_items(model: ETEGRec, histories: Tensor, decode: DecodeConfig, bf16: bool) -> Tensor:
@@ -331,7 +341,7 @@ def train_etegrec(
         return ranking_metrics(ranked, data.valid.targets, decode.ks)
 
     interval = validation_interval(optim)
-    loop = LoopConfig(optim.max_epochs, optim.patience, eval_every=interval, monitor="ndcg@10")
+    loop = LoopConfig(alternation_epochs(optim), optim.patience, eval_every=interval, monitor="ndcg@10")
     alternation = fit(
         loop, {"model": model}, trainer.stateful(), trainer.run_epoch, validate, checkpoint, fingerprint, curve_path
     )

@@ -28,6 +28,7 @@ from pipeline_lib.training.etegrec import (
     FinetuneTrainer,
     JointData,
     JointTrainer,
+    alternation_epochs,
     epoch_phase,
     etegrec_settings,
     finetune_checkpoint,
@@ -282,6 +283,25 @@ def test_rule_patience_replaces_the_fine_tuning_patience_and_rec_softmax_sets_th
 def test_alternation_validates_at_cycle_ends(schedule, cycle, every, interval):
     optim = JointOptimConfig(schedule=schedule, cycle_epochs=cycle, eval_every=every)
     assert validation_interval(optim) == interval
+
+
+@pytest.mark.parametrize(
+    "schedule, cycle, cap, epochs",
+    [("alternate", 3, 200, 198), ("alternate", 3, 7, 6), ("alternate", 2, 4, 4), ("alternate", 3, 2, 2),
+     ("joint", 3, 7, 7), ("frozen", 3, 7, 7)],
+)
+def test_the_alternation_cap_ends_on_a_cycle_end(schedule, cycle, cap, epochs):
+    optim = JointOptimConfig(schedule=schedule, cycle_epochs=cycle, max_epochs=cap)
+    assert alternation_epochs(optim) == epochs
+
+
+def test_a_run_at_the_cap_ends_validated_after_a_recommender_epoch(tmp_path, monkeypatch):
+    scripted_validation(monkeypatch, [0.1, 0.2, 0.3])
+    optim = JointOptimConfig(**{**OPTIM, "max_epochs": 5, "patience": 5, "finetune_epochs": 0})
+    _, result = run_joint(tmp_path, optim)
+    curve = result.alternation.curve
+    assert result.alternation.epochs_run == 4 and result.alternation.stopped_by == "max_epochs"
+    assert curve[-1]["trains_tokenizer"] == 0.0 and "valid_ndcg@10" in curve[-1]
 
 
 def test_warm_up_epochs_train_with_zero_alignment_weights():
