@@ -1,4 +1,5 @@
-"""Stage popularity: the popularity floor (most frequent training items for everyone) through the shared metric code."""
+"""Stage popularity: the popularity floor (most frequent training items for everyone) through the shared metric code,
+on the test users and, for comparing a dataset's validation and test difficulty, on the validation users."""
 
 import numpy as np
 import torch
@@ -20,12 +21,17 @@ def main() -> None:
     split = read_split(paths)
     train_items = np.concatenate([np.asarray(s, dtype=np.int64) for s in split.train["item_ids"]])
     counts = torch.bincount(torch.from_numpy(train_items), minlength=len(split.items))
-    test = evaluation_samples(split.test, 1)
+    test, valid = evaluation_samples(split.test, 1), evaluation_samples(split.valid, 1)
     ranked = popularity_ranking(counts, len(test), decode.top_k)
     write_parquet(paths.user_ranks("popularity"), rank_frame(test.users, test.targets, hit_ranks(ranked, test.targets)))
     write_json(
         paths.eval_metrics("popularity"),
-        {"model": "popularity", "dataset": args.dataset, "test": ranking_metrics(ranked, test.targets, decode.ks)},
+        {
+            "model": "popularity",
+            "dataset": args.dataset,
+            "test": ranking_metrics(ranked, test.targets, decode.ks),
+            "valid": ranking_metrics(ranked[: len(valid)], valid.targets, decode.ks),
+        },
     )
 
 
