@@ -17,8 +17,8 @@ stage reads ``data/<dataset>/campaign_params.yaml`` (params.yaml with those keys
 ``python -m stages.<stage> <dataset> <model> --seed S`` with one thread (``cpu.threads_per_run``); its
 checkpoint lets an interrupted run resume on the same machine (``pipeline_lib.training.loop``). A finished run's
 train / eval metrics, timings and curve are copied to ``reports/<name>/{metrics/{train,eval},timings,curves}/
-<model>/seed_<s>.*`` (the tokenizers' metrics and the dataset statistics to ``reports/<name>/metrics/``, as the
-tokenizers are prepared or found) and a line with its settings fingerprint goes to ``reports/<name>/runs.tsv``; a restart
+<model>/seed_<s>.*`` (the tokenizers' metrics, the dataset statistics and the popularity floor's metrics, on the
+validation and the test users, to ``reports/<name>/metrics/``, as they are prepared or found) and a line with its settings fingerprint goes to ``reports/<name>/runs.tsv``; a restart
 skips every run whose fingerprint is there (the settings, not the code: a code change that should re-run a
 model is a new campaign folder or a deleted line). Nothing is committed by the campaign itself.
 """
@@ -276,7 +276,8 @@ def _stamped(stamp: Path, wanted: str, output: Path) -> bool:
 
 def prepare(campaign: Campaign, python: str, log_dir: Path) -> None:
     """The shared stages, unless their stamp holds these settings' fingerprint and their outputs exist; then the
-    shared tokenizer's metrics and the dataset statistics are copied into the campaign folder."""
+    popularity floor (seconds, deterministic: run every time, so it always scores the present split) and the copies
+    of its metrics, the shared tokenizer's and the dataset statistics into the campaign folder."""
     paths = DatasetPaths(campaign.dataset)
     stamp = paths.data / "campaign_prepared.txt"
     wanted = fingerprint(shared_stage_settings(campaign.params, campaign.dataset), None)
@@ -286,6 +287,8 @@ def prepare(campaign: Campaign, python: str, log_dir: Path) -> None:
         for stage in PREPARE_STAGES:
             run_shared_stage(campaign, stage, python, log_dir)
         stamp.write_text(wanted + "\n")
+    run_shared_stage(campaign, ("popularity",), python, log_dir)
+    copy_existing({paths.eval_metrics("popularity"): ResultFiles.of_campaign(campaign.folder).eval_metrics("popularity")})
     collect_tokenizer_metrics(paths, campaign.folder, [None])
 
 

@@ -204,7 +204,7 @@ def test_letters_tokenizer_is_rebuilt_when_the_sasrec_it_reads_changes(tmp_path,
     assert len(calls) == 3
 
 
-def test_tokenizer_metrics_and_dataset_statistics_are_copied_into_the_folder(tmp_path, monkeypatch):
+def test_tokenizer_and_popularity_metrics_and_dataset_statistics_are_copied_into_the_folder(tmp_path, monkeypatch):
     """LETTER's / CoST's tokenizer metrics, whether their stage runs or is found done, and the shared tokenizer's
     with the dataset statistics after the shared stages, land in the folder's metrics/ (the report's sources)."""
     folder = make_folder(tmp_path, [{"stage": "train", "model": "cost", "seeds": [1]}])
@@ -215,6 +215,9 @@ def test_tokenizer_metrics_and_dataset_statistics_are_copied_into_the_folder(tmp
 
     def fake_stage(campaign, stage, python, log_dir):
         calls.append(stage)
+        if stage == ("popularity",):
+            write_json(paths.eval_metrics("popularity"), {"valid": {"ndcg@10": 0.2}, "test": {"ndcg@10": 0.1}})
+            return
         method = stage[1] if len(stage) > 1 else None
         paths.semantic_ids_of(method).parent.mkdir(parents=True, exist_ok=True)
         paths.semantic_ids_of(method).write_bytes(b"ids")
@@ -230,6 +233,7 @@ def test_tokenizer_metrics_and_dataset_statistics_are_copied_into_the_folder(tmp
     campaign_module.prepare_tokenizer(camp, "cost", "python", tmp_path)  # found done: not run, copied again
     assert len(calls) == 1 and read_json(kept / "tokenizer_cost.json")["run"] == 1
     campaign_module.prepare(camp, "python", tmp_path)
-    assert calls[-1] == ("tokenize",) and read_json(kept / "tokenizer.json")["run"] == len(calls)
+    assert calls[-2:] == [("tokenize",), ("popularity",)] and read_json(kept / "tokenizer.json")["run"] == len(calls) - 1
+    assert read_json(kept / "eval" / "popularity.json")["valid"] == {"ndcg@10": 0.2}
     assert read_json(kept / "dataset_stats.json") == {"users": 5}
     assert not (kept / "tokenizer_letter.json").exists()

@@ -9,7 +9,14 @@ from pathlib import Path
 
 from pipeline_lib.campaign import JobList
 from pipeline_lib.paths import ResultFiles
-from pipeline_lib.reporting.results import STATS_RUN, TOKENIZER_RUN, DatasetResults, Measured, read_results
+from pipeline_lib.reporting.results import (
+    STATS_RUN,
+    TOKENIZER_RUN,
+    UNSEEDED_RUNS,
+    DatasetResults,
+    Measured,
+    read_results,
+)
 from pipeline_lib.reporting.seed_comparison import TEST_METRICS
 
 
@@ -51,6 +58,7 @@ def campaign_results(folder: Path, jobs: JobList | None = None) -> DatasetResult
     planned model is expected, and its planned seeds without an eval json are listed as missing; without, the
     models and seeds found. No ranks: a campaign keeps none."""
     expected = planned_seeds(jobs) if jobs is not None else {}
+    expected.update({run: [] for run in sorted(UNSEEDED_RUNS)})  # the popularity floor, when the campaign copied it
     for model, seeds in eval_files(folder).items():
         expected[model] = list(dict.fromkeys([*expected.get(model, ()), *seeds]))
     name = jobs.dataset if jobs is not None else folder.name
@@ -58,6 +66,8 @@ def campaign_results(folder: Path, jobs: JobList | None = None) -> DatasetResult
 
 
 def trained(results: DatasetResults) -> dict[str, dict[str, Measured]]:
-    """The measured models' values, without the tokenizer's and the dataset statistics' rows."""
-    return {run: values for run, values in results.values.items() if run not in (TOKENIZER_RUN, STATS_RUN)}
+    """The trained models' values: without the tokenizer's and the dataset statistics' rows and the popularity
+    floor's (Table 1's floor row shows it)."""
+    return {run: values for run, values in results.values.items()
+            if run not in (TOKENIZER_RUN, STATS_RUN, *UNSEEDED_RUNS)}
 

@@ -20,6 +20,7 @@ BASELINE_RUNS = (*SEQUENTIAL_RUNS, "etegrec", "popularity")
 DECOR_RUN = "decor"
 # Rows of ours with no paper counterpart, appended to a paper table.
 EXTRA_ROWS = {"table1": (PaperRow("Popularity", "popularity", "Floor (ours only)", {}),)}
+EXTRA_RUNS = frozenset(row.run for rows in EXTRA_ROWS.values() for row in rows)  # never marked best, never the rival
 # Columns of ours with no paper counterpart, appended to a paper table (composition variants only; no marks).
 # Table 2: the context ablation (each user's composition context u replaced by the mean u over the test
 # users); Table 3: per layer, the eq. 16 weights' mean entropy (nats), mean max weight and the number of

@@ -156,3 +156,16 @@ def test_report_tabulates_loss_terms_and_the_weighted_terms_ratio(tmp_path, monk
     assert "| etegrec | finetune | rec | 1 | 1 | 4 | 2 | 4 | 2 |" in terms
     assert "| letter tokenizer | — | cf | — | 0.01 | 20 | 10 | 0.2 | 0.1 |" in terms
     assert "| letter tokenizer | — | last | div / cf = 1 |" in terms  # a tie still names two terms
+
+
+def test_the_popularity_floor_fills_table_1s_floor_row_and_stays_out_of_the_seed_comparisons(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path)
+    write_json(folder / "metrics" / "eval" / "popularity.json",
+               {"model": "popularity", "test": dict.fromkeys(METRICS, 0.0123), "valid": dict.fromkeys(METRICS, 0.02)})
+    monkeypatch.chdir(tmp_path)
+    text = campaign_report(Path("reports/camp"))
+    table1 = section(text, "### Table 1").split("### Table 2")[0]
+    assert "| Floor (ours only) | Popularity | 0.0123 | 0.0123 | 0.0123 | 0.0123 |" in table1  # not second best
+    means = section(text, "## Test metrics, mean ± sd over seeds")
+    assert "tiger" in means and "popularity" not in means
+    assert "popularity" not in section(text, "## Seed spread")

@@ -16,7 +16,8 @@ from pipeline_lib.metrics import ndcg_per_user, recall_per_user
 from pipeline_lib.paths import DatasetPaths, run_name
 from pipeline_lib.reporting.results import load_paper_results
 from pipeline_lib.reporting.table_rendering import latex_cell, markdown_cell, render_latex, render_markdown
-from pipeline_lib.reporting.tables import best_marks, build_tables, relative_difference, report_tables
+from pipeline_lib.reporting.table_vocabulary import MEASURED
+from pipeline_lib.reporting.tables import _best_baseline, best_marks, build_tables, relative_difference, report_tables
 from pipeline_lib.schema import TablesSection
 
 METRICS = ("recall@5", "recall@10", "ndcg@5", "ndcg@10")
@@ -359,7 +360,7 @@ def test_missing_runs_and_ties(tables):
     # SASRec ranks (1, 2, -, -) and GRU4Rec (2, 1, -, -) on both seeds: equal on every metric, so both bold
     tied = [f"**{v} \u00b1 0.0000**" for v in ("0.5000", "0.5000", "0.4077", "0.4077")]
     assert row(demo, "SASRec")[2:] == row(demo, "GRU4Rec")[2:] == tied
-    assert row(demo, "Popularity")[2:] == ["_0.2500_", "_0.2500_", "_0.1250_", "_0.1250_"]  # unseeded
+    assert row(demo, "Popularity")[2:] == ["0.2500", "0.2500", "0.1250", "0.1250"]  # unseeded; a floor: no mark
     assert row(demo, "DECOR")[2:] == ["missing"] * 4
     assert row(demo, "TIGER")[2:] == ["missing"] * 4
     assert row(demo, "FDSA")[2:] == ["missing"] * 4
@@ -369,7 +370,7 @@ def test_missing_runs_and_ties(tables):
     assert tex.count("\\textbf{0.5000 $\\pm$ 0.0000}") == 4
     popularity = next(line for line in tex.splitlines() if "Popularity" in line)
     cells = popularity.removesuffix(" \\\\").split(" & ")[2:]
-    assert cells[-4:] == ["\\underline{0.2500}"] * 2 + ["\\underline{0.1250}"] * 2
+    assert cells[-4:] == ["0.2500"] * 2 + ["0.1250"] * 2
     assert "\\toprule" in tex and "\\midrule" in tex and "\\bottomrule" in tex
     assert "\\multicolumn{4}{c}{Scientific}" in tex
     frame = tables["table1"].frame
@@ -384,7 +385,7 @@ def test_baselines_outside_baseline_models_are_not_run_even_with_files(tmp_path)
     demo = sections(render_markdown(build(tmp_path, baseline_models=["sasrec"])["table1"]))["demo"]
     assert row(demo, "GRU4Rec")[2:] == ["\u2014"] * 4 and row(demo, "BERT4Rec")[2:] == ["\u2014"] * 4
     assert row(demo, "SASRec")[2:] == [f"**{v} \u00b1 0.0000**" for v in ("0.5000", "0.5000", "0.4077", "0.4077")]
-    assert row(demo, "Popularity")[2:] == ["_0.2500_", "_0.2500_", "_0.1250_", "_0.1250_"]
+    assert row(demo, "Popularity")[2:] == ["0.2500", "0.2500", "0.1250", "0.1250"]
 
 
 def test_utilization_and_dataset_statistics(tables):
@@ -495,3 +496,9 @@ def test_composition_statistics_and_context_ablation_columns(tmp_path):
     assert ours[4:7] == ["1.50 \u00b1 0.71", "0.125 \u00b1 0.000", "7 \u00b1 0"]
     assert ours[10] == "3.50 \u00b1 0.71"
     assert row(md3["Scientific"], "TIGER")[4:] == ["\u2014"] * 9
+
+
+def test_the_floor_is_never_decors_rival():
+    cells = pd.DataFrame({"run": ["sasrec", "popularity", "decor"], "status": [MEASURED] * 3, "ours": [0.1, 0.5, 0.9]})
+    assert _best_baseline(cells)["run"] == "sasrec"
+    assert _best_baseline(cells[cells["run"] != "sasrec"]) is None
