@@ -35,7 +35,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +45,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline_lib.errors import PipelineInputError
-from pipeline_lib.io import atomic_path
+from pipeline_lib.io import atomic_path, read_json
 from pipeline_lib.params import dataset_spec, stage_section
 from pipeline_lib.paths import DatasetPaths, ResultFiles, run_name
 from pipeline_lib.schema import OVERRIDABLE, load_params, validate_params
@@ -333,25 +333,15 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def run_campaign(campaign: Campaign, parallel: int, python: str, only: Sequence[str] = ()) -> int:
-    """Prepare, then run every job not done (``only``: these ``model:seed`` keys), ``parallel`` at a time; returns
-    the number of failed jobs. Each finished job's outputs are collected and its ledger line written at once."""
-    paths = DatasetPaths(campaign.dataset)
-    log_dir = paths.data / "campaign_logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    if campaign.raw_params:  # the job list's `set`: every stage reads this file
-        with atomic_path(campaign.params_path) as tmp:
-            tmp.write_text(yaml.safe_dump(campaign.raw_params, sort_keys=False, allow_unicode=True))
-    settings = resolved_settings(campaign.params, campaign.dataset)
-    done = done_fingerprints(campaign.ledger)
-    todo = [job for job in campaign.jobs if fingerprint(settings, job) not in done and (not only or job.key in only)]
-    finished = {job.key for job in campaign.jobs if fingerprint(settings, job) in done}
-    print(f"{campaign.folder}: {len(campaign.jobs)} runs, {len(finished)} done, {len(todo)} to run", flush=True)
-    if not todo:
-        return 0
-    prepare(campaign, python, log_dir)
-    running: dict[str, tuple[Job, subprocess.Popen, float]] = {}
-    failed: list[str] = []
+def execute(
+    campaign: Campaign, jobs: list[Job], finished: set[str], parallel: int, python: str,
+    on_done: Callable[[Job, float], None],
+) -> list[str]:
+    """Run ``jobs`` ``parallel`` at a time, each once the keys of its ``needs`` are in ``finished`` (which grows) and
+    its own tokenizer is prepared, one thread each, its output appended to ``data/<ds>/campaign_logs/<model>_seed_<s>
+    .log``; ``on_done(job, wall seconds)`` after each success. Returns the failed keys and those left waiting on one."""
+    log_dir = DatasetPaths(campaign.dataset).data / "campaign_logs"
+    todo, running, failed = list(jobs), {}, []
     while todo or running:
         ready = [job for job in todo if all(need in finished for need in job.needs)]
         while ready and len(running) < parallel:
@@ -366,6 +356,7 @@ def run_campaign(campaign: Campaign, parallel: int, python: str, only: Sequence[
                                            stderr=subprocess.STDOUT, env=_env(1))
             running[job.key] = (job, process, time.perf_counter())
         if not running:  # what is left waits on a failed job
+            print(f"{_now()} not started (a run they need failed): {', '.join(job.key for job in todo)}", flush=True)
             failed += [job.key for job in todo]
             break
         time.sleep(5)
@@ -378,13 +369,87 @@ def run_campaign(campaign: Campaign, parallel: int, python: str, only: Sequence[
                 print(f"{_now()} FAILED {key} (exit {process.returncode}, {wall:.0f} s)", flush=True)
                 failed.append(key)
                 continue
-            collect_outputs(paths, campaign.folder, job.model, job.seed)
-            _append_ledger(campaign.ledger, {"model": job.model, "seed": job.seed, "stage": job.stage,
-                                             "fingerprint": fingerprint(settings, job), "wall_s": f"{wall:.0f}",
-                                             "finished_utc": _now(), "commit": _commit()})
+            on_done(job, wall)
             finished.add(key)
             print(f"{_now()} done {key} ({wall:.0f} s)", flush=True)
-    return len(failed)
+    return failed
+
+
+def _start(campaign: Campaign, python: str) -> None:
+    """The job list's ``set`` written where the stages read it, the log folder made, the shared stages prepared."""
+    log_dir = DatasetPaths(campaign.dataset).data / "campaign_logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    if campaign.raw_params:  # the job list's `set`: every stage reads this file
+        with atomic_path(campaign.params_path) as tmp:
+            tmp.write_text(yaml.safe_dump(campaign.raw_params, sort_keys=False, allow_unicode=True))
+    prepare(campaign, python, log_dir)
+
+
+def run_campaign(campaign: Campaign, parallel: int, python: str, only: Sequence[str] = ()) -> int:
+    """Prepare, then run every job not done (``only``: these ``model:seed`` keys), ``parallel`` at a time; returns
+    the number of failed jobs. Each finished job's outputs are collected and its ledger line written at once."""
+    paths = DatasetPaths(campaign.dataset)
+    settings = resolved_settings(campaign.params, campaign.dataset)
+    done = done_fingerprints(campaign.ledger)
+    todo = [job for job in campaign.jobs if fingerprint(settings, job) not in done and (not only or job.key in only)]
+    finished = {job.key for job in campaign.jobs if fingerprint(settings, job) in done}
+    print(f"{campaign.folder}: {len(campaign.jobs)} runs, {len(finished)} done, {len(todo)} to run", flush=True)
+    if not todo:
+        return 0
+    _start(campaign, python)
+
+    def record(job: Job, wall: float) -> None:
+        collect_outputs(paths, campaign.folder, job.model, job.seed)
+        _append_ledger(campaign.ledger, {"model": job.model, "seed": job.seed, "stage": job.stage,
+                                         "fingerprint": fingerprint(settings, job), "wall_s": f"{wall:.0f}",
+                                         "finished_utc": _now(), "commit": _commit()})
+
+    return len(execute(campaign, todo, finished, parallel, python, record))
+
+
+def differences(kept: Any, made: Any, at: str = "") -> list[str]:
+    """Where two JSON values differ, as ``key.path: kept → made`` lines (empty when equal)."""
+    if isinstance(kept, dict) and isinstance(made, dict):
+        return [line for key in sorted(set(kept) | set(made), key=str)
+                for line in differences(kept.get(key), made.get(key), f"{at}.{key}" if at else str(key))]
+    return [] if kept == made else [f"{at or '(whole file)'}: {kept!r} → {made!r}"]
+
+
+def reproduce(campaign: Campaign, keys: Sequence[str], parallel: int, python: str) -> int:
+    """Re-run the recorded runs ``keys`` (``model:seed``) here (from scratch on a fresh clone; a checkpoint of the same
+    settings left on this machine is resumed, which ends where a run from scratch does) and compare their train and eval metrics with
+    the folder's copies, key by key; the folder and its ledger are left as they are. A run needing another
+    (ETEGRec its seed's SASRec, LETTER the first seed's) whose outputs are absent here runs it first, compared too.
+    Returns the number of runs that failed or differ (0: every metric reproduced exactly)."""
+    paths, kept = DatasetPaths(campaign.dataset), ResultFiles.of_campaign(campaign.folder)
+    by_key = {job.key: job for job in campaign.jobs}
+    unknown = [key for key in keys if key not in by_key]
+    if unknown:
+        raise PipelineInputError(campaign.folder / "jobs.yaml", f"no such run: {', '.join(unknown)}")
+    wanted: list[str] = []
+    for key in keys:
+        needs = [need for need in by_key[key].needs
+                 if not paths.eval_metrics(run_name(by_key[need].model, by_key[need].seed)).is_file()]
+        wanted += [k for k in (*needs, key) if k not in wanted]
+    missing = [key for key in wanted if not kept.eval_metrics(run_name(by_key[key].model, by_key[key].seed)).is_file()]
+    if missing:
+        raise PipelineInputError(campaign.folder, f"nothing recorded to compare with for {', '.join(missing)}")
+    _start(campaign, python)
+    differing: list[str] = []
+
+    def compare(job: Job, wall: float) -> None:
+        name = run_name(job.model, job.seed)
+        lines = [f"{kind} {line}" for kind, made, copy in (("train", paths.train_metrics(name), kept.train_metrics(name)),
+                                                           ("eval", paths.eval_metrics(name), kept.eval_metrics(name)))
+                 if copy.is_file() for line in differences(read_json(copy), read_json(made))]
+        verdict = "reproduced: train and eval metrics identical" if not lines else f"DIFFERS in {len(lines)} values"
+        print(f"{_now()} {job.key} {verdict}", *lines[:20], sep="\n  ", flush=True)
+        if lines:
+            differing.append(job.key)
+
+    present = {need for key in wanted for need in by_key[key].needs if need not in wanted}  # outputs found here
+    failed = execute(campaign, [by_key[key] for key in wanted], present, parallel, python, compare)
+    return len(failed) + len(differing)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -394,6 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=(), help="only these runs, as model:seed (e.g. tiger:2025)")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--list", action="store_true", help="print each run's state and fingerprint, run nothing")
+    parser.add_argument("--reproduce", nargs="+", metavar="MODEL:SEED",
+                        help="re-run these recorded runs and compare their metrics with the folder's; exit 1 if any differ")
     args = parser.parse_args(argv)
     if args.parallel < 1:
         parser.error(f"--parallel must be ≥ 1, got {args.parallel}")
@@ -405,4 +472,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             digest = fingerprint(settings, job)
             print(f"{job.key}\t{'done' if digest in done else 'to run'}\t{digest[:12]}")
         return 0
+    if args.reproduce:
+        return 1 if reproduce(campaign, args.reproduce, args.parallel, sys.executable) else 0
     return 1 if run_campaign(campaign, args.parallel, sys.executable, args.only) else 0

@@ -108,16 +108,14 @@ def test_a_baseline_run_reads_the_shared_keys_and_its_own_model_section(tmp_path
     assert same == before and all(c != b for c, b in zip(changed, before, strict=True))
 
 
-def test_restart_runs_only_what_is_not_done_and_collects_outputs(tmp_path, monkeypatch):
-    """A stub stage writes the run's outputs; a second campaign run finds every run done and starts nothing."""
-    folder = make_folder(tmp_path, [{"stage": "train", "model": "tiger", "seeds": [2025, 1]}])
-    camp = load_campaign(folder, ROOT / "params.yaml")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(campaign_module, "prepare", lambda *args: None)
+def stub_python(tmp_path: Path) -> Path:
+    """A ``python`` that, given a run's command, writes the run's train / eval metrics and appends ``model:seed`` to
+    calls.txt (ETEGRec's command names no model: ``-m stages.etegrec <ds> --seed S``)."""
     stub = tmp_path / "stub.py"
     stub.write_text(
         "import sys\nfrom pipeline_lib.io import write_json\nfrom pipeline_lib.paths import DatasetPaths, run_name\n"
-        "args = sys.argv[1:]\nds, model, seed = args[2], args[3], int(args[5])\n"
+        "args = sys.argv[1:]\nstage, ds = args[1].split('.')[1], args[2]\n"
+        "model = 'etegrec' if stage == 'etegrec' else args[3]\nseed = int(args[args.index('--seed') + 1])\n"
         "p = DatasetPaths(ds)\nname = run_name(model, seed)\n"
         "write_json(p.train_metrics(name), {'stopped_by': 'patience', 'seed': seed})\n"
         "write_json(p.eval_metrics(name), {'test': {'ndcg@10': 0.01 * seed}})\n"
@@ -126,6 +124,16 @@ def test_restart_runs_only_what_is_not_done_and_collects_outputs(tmp_path, monke
     python = tmp_path / "python"
     python.write_text(f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} {stub} \"$@\"\n")
     python.chmod(0o755)
+    return python
+
+
+def test_restart_runs_only_what_is_not_done_and_collects_outputs(tmp_path, monkeypatch):
+    """A stub stage writes the run's outputs; a second campaign run finds every run done and starts nothing."""
+    folder = make_folder(tmp_path, [{"stage": "train", "model": "tiger", "seeds": [2025, 1]}])
+    camp = load_campaign(folder, ROOT / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(campaign_module, "prepare", lambda *args: None)
+    python = stub_python(tmp_path)
     assert run_campaign(camp, parallel=2, python=str(python)) == 0
     assert sorted((tmp_path / "calls.txt").read_text().split()) == ["tiger:1", "tiger:2025"]
     assert (folder / "metrics" / "eval" / "tiger" / "seed_1.json").is_file()
@@ -133,6 +141,32 @@ def test_restart_runs_only_what_is_not_done_and_collects_outputs(tmp_path, monke
     assert len(done_fingerprints(camp.ledger)) == 2
     assert run_campaign(load_campaign(folder, ROOT / "params.yaml"), 2, str(python)) == 0
     assert len((tmp_path / "calls.txt").read_text().split()) == 2  # nothing started again
+
+
+def test_reproduce_reruns_recorded_runs_and_names_every_differing_metric(tmp_path, monkeypatch, capsys):
+    """--reproduce re-runs a recorded run (first the SASRec an ETEGRec run needs, when its outputs are absent) and
+    compares train and eval metrics with the folder's copies, leaving the folder and the ledger as they were."""
+    folder = make_folder(tmp_path, [{"stage": "baseline", "model": "sasrec", "seeds": [1]},
+                                    {"stage": "etegrec", "model": "etegrec", "seeds": [1]}])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(campaign_module, "prepare", lambda *args: None)
+    python = stub_python(tmp_path)
+    camp = load_campaign(folder, ROOT / "params.yaml")
+    assert run_campaign(camp, parallel=2, python=str(python)) == 0
+    ledger = camp.ledger.read_text()
+    paths = DatasetPaths(camp.dataset)
+    paths.eval_metrics(run_name("sasrec", 1)).unlink()  # as on a fresh clone: ETEGRec's SASRec must run first
+    (tmp_path / "calls.txt").unlink()
+    assert campaign_module.reproduce(camp, ["etegrec:1"], 2, str(python)) == 0
+    assert (tmp_path / "calls.txt").read_text().split() == ["sasrec:1", "etegrec:1"]
+    assert "etegrec:1 reproduced: train and eval metrics identical" in capsys.readouterr().out
+    kept = folder / "metrics" / "eval" / "etegrec" / "seed_1.json"
+    write_json(kept, {"test": {"ndcg@10": 0.5}})
+    assert campaign_module.reproduce(camp, ["etegrec:1"], 2, str(python)) == 1
+    assert "eval test.ndcg@10: 0.5 → 0.01" in capsys.readouterr().out
+    assert camp.ledger.read_text() == ledger and read_json(kept) == {"test": {"ndcg@10": 0.5}}
+    with pytest.raises(PipelineInputError, match="no such run: tiger:1"):
+        campaign_module.reproduce(camp, ["tiger:1"], 2, str(python))
 
 
 def test_a_failed_run_is_counted_and_not_recorded(tmp_path, monkeypatch):
