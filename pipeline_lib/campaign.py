@@ -18,9 +18,11 @@ stage reads ``data/<dataset>/campaign_params.yaml`` (params.yaml with those keys
 checkpoint lets an interrupted run resume on the same machine (``pipeline_lib.training.loop``). A finished run's
 train / eval metrics, timings and curve are copied to ``reports/<name>/{metrics/{train,eval},timings,curves}/
 <model>/seed_<s>.*`` (the tokenizers' metrics, the dataset statistics and the popularity floor's metrics, on the
-validation and the test users, to ``reports/<name>/metrics/``, as they are prepared or found) and a line with its settings fingerprint goes to ``reports/<name>/runs.tsv``; a restart
-skips every run whose fingerprint is there (the settings, not the code: a code change that should re-run a
-model is a new campaign folder or a deleted line). Nothing is committed by the campaign itself.
+validation and the test users, to ``reports/<name>/metrics/``, as they are prepared or found) and a line with its
+settings fingerprint goes to ``reports/<name>/runs.tsv``; a restart skips every run whose fingerprint is there (the
+settings, not the code: a code change that should re-run a model is a new campaign folder or a deleted line).
+``--reproduce`` re-runs recorded runs and compares their metrics with the folder's (:func:`reproduce`). Nothing is
+committed by the campaign itself.
 """
 
 from __future__ import annotations
