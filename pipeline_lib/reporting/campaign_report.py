@@ -56,7 +56,9 @@ def plan_section(folder: Path, jobs: JobList, parallel: int = 2) -> list[str]:
 
 
 def runs_section(folder: Path) -> list[str]:
-    """One row per finished run: best epoch, epochs, stopped by, seconds per epoch, wall, validation and test NDCG@10."""
+    """One row per finished run: best epoch, epochs, stopped by, seconds per epoch, wall minutes (the training epochs
+    and validations of all its sessions where its timings say, else the ledger's last session), validation and test
+    NDCG@10."""
     ledger = read_ledger(folder)
     rows = []
     for model, seeds in eval_files(folder).items():
@@ -66,7 +68,7 @@ def runs_section(folder: Path) -> list[str]:
             timing_path = folder / "timings" / model / path.name
             timing: dict[str, Any] = read_json(timing_path) if timing_path.is_file() else {}
             test = read_json(path)["test"]
-            wall = ledger.get((model, seed), {}).get("wall_s")
+            wall = timing.get("train_and_eval_seconds", ledger.get((model, seed), {}).get("wall_s"))
             rows.append([model, seed, train.get("best_epoch"), train.get("epochs"), train.get("stopped_by"),
                          f"{timing['seconds_per_epoch']:.0f}" if "seconds_per_epoch" in timing else "",
                          f"{float(wall) / 60:.1f}" if wall else "",
@@ -74,7 +76,10 @@ def runs_section(folder: Path) -> list[str]:
                          f"{test['recall@10']:.4f}", f"{test['ndcg@10']:.4f}"])
     headers = ["model", "seed", "best epoch", "epochs", "stopped by", "s / epoch", "wall min", "valid N@10",
                "test R@10", "test N@10"]
-    return ["## Runs", "", "Epochs count from 0; `stopped by` patience = at the plateau, max_epochs = not converged.",
+    return ["## Runs", "", "Epochs count from 0; `stopped by` patience = at the plateau, max_epochs = not converged. "
+            "`wall min`: the training epochs and validations of every session of the run (timings' "
+            "`train_and_eval_seconds`); for runs recorded before that field, the last session's process time "
+            "(`runs.tsv`), which undercounts a resumed run.",
             "", tabulate(rows, headers=headers, tablefmt="github"), ""]
 
 

@@ -69,10 +69,15 @@ def run_summary(result: LoopResult, device: torch.device, parameters: int) -> di
 
 
 def run_timings(result: LoopResult, started: float) -> dict[str, float]:
-    """Wall-clock seconds of a run (``reports/timings/<dataset>/<model>.json``): mean per epoch, and in all since ``started``."""
+    """Wall-clock seconds of a run (``reports/timings/<dataset>/<model>.json``): the mean training epoch; the training
+    epochs and validations of every session the run took (``train_and_eval_seconds``, from the curve, which a
+    resumed run carries over: its whole cost, start-up and the test aside); and all of this process since ``started``
+    (a resumed run's last session only)."""
     seconds = [row["epoch_seconds"] for row in result.curve]
+    evals = [row["eval_seconds"] for row in result.curve if "eval_seconds" in row]
     return {
         "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+        "train_and_eval_seconds": sum(seconds) + sum(evals),
         "wall_seconds_this_run": time.perf_counter() - started,
     }
 
@@ -145,8 +150,10 @@ def fit(
         row: dict[str, float] = {"epoch": epoch, **run_epoch(epoch), "epoch_seconds": time.perf_counter() - began}
         evaluated = (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.max_epochs
         if evaluated:
+            began_eval = time.perf_counter()
             metrics = validate()
             row.update({f"valid_{k}": v for k, v in metrics.items()})
+            row["eval_seconds"] = time.perf_counter() - began_eval
             if metrics[config.monitor] > best_value:
                 best_value, bad_evals = metrics[config.monitor], 0
                 result.best_epoch, result.best_metrics, result.best_weights = epoch, metrics, _weights(models)

@@ -169,3 +169,12 @@ def test_the_popularity_floor_fills_table_1s_floor_row_and_stays_out_of_the_seed
     means = section(text, "## Test metrics, mean ± sd over seeds")
     assert "tiger" in means and "popularity" not in means
     assert "popularity" not in section(text, "## Seed spread")
+
+
+def test_the_runs_wall_time_counts_every_session_where_the_timings_say(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path)
+    write_json(folder / "timings" / "tiger" / "seed_1.json", {"seconds_per_epoch": 14.2, "train_and_eval_seconds": 1200.0})
+    monkeypatch.chdir(tmp_path)
+    runs = section(campaign_report(Path("reports/camp")), "## Runs")
+    assert "| tiger | 1 | 9 | 20 | patience | 14 | 20 |" in runs  # all sessions: 1,200 s
+    assert "| tiger | 2 | 9 | 20 | patience | 14 | 10 |" in runs  # no such field: the ledger's 600 s

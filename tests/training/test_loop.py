@@ -2,7 +2,7 @@ import time
 
 import torch
 
-from pipeline_lib.training.loop import LoopResult, run_summary, run_timings
+from pipeline_lib.training.loop import LoopConfig, LoopResult, fit, run_summary, run_timings
 
 
 def test_run_summary_reports_best_epoch_and_timings_apart():
@@ -64,3 +64,27 @@ def test_a_resumed_run_with_no_epochs_left_still_writes_its_curve(tmp_path):
         assert curve.read_text() == written, name
         assert (again.best_epoch, again.epochs_run, again.stopped_by) == (first.best_epoch, first.epochs_run,
                                                                          first.stopped_by), name
+
+
+def test_a_resumed_run_counts_the_training_and_validation_time_of_every_session(tmp_path):
+    """Each validated epoch's curve row has its eval_seconds; the timings' train_and_eval_seconds sums epochs and
+    validations over the curve, which the checkpoint carries across an interruption."""
+    model = torch.nn.Linear(1, 1, bias=False)
+
+    def epoch(e: int) -> dict[str, float]:
+        time.sleep(0.02)
+        return {"train_loss": 1.0 / (e + 1)}
+
+    def validate() -> dict[str, float]:
+        time.sleep(0.03)
+        return {"ndcg@10": 0.5}
+
+    checkpoint = tmp_path / "last.safetensors"
+    fit(LoopConfig(max_epochs=2, patience=5, eval_every=2), {"model": model}, {}, epoch, validate, checkpoint, "run")
+    resumed = fit(LoopConfig(max_epochs=4, patience=5, eval_every=2), {"model": model}, {}, epoch, validate,
+                  checkpoint, "run")
+    assert [("eval_seconds" in row) for row in resumed.curve] == [False, True, False, True]
+    total = run_timings(resumed, time.perf_counter())["train_and_eval_seconds"]
+    assert total >= 4 * 0.02 + 2 * 0.03
+    assert total == sum(row["epoch_seconds"] for row in resumed.curve) + sum(
+        row["eval_seconds"] for row in resumed.curve if "eval_seconds" in row)
