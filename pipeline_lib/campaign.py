@@ -98,6 +98,11 @@ class Job:
     def key(self) -> str:
         return f"{self.model}:{self.seed}"
 
+    @property
+    def run(self) -> str:
+        """The run's name in the stages' outputs (:func:`pipeline_lib.paths.run_name`)."""
+        return run_name(self.model, self.seed)
+
     def command(self, dataset: str, params: Path) -> list[str]:
         model = [] if self.stage == "etegrec" else [self.model]
         return ["-m", f"stages.{self.stage}", dataset, *model, "--seed", str(self.seed), "--params", str(params)]
@@ -115,6 +120,11 @@ class Campaign:
     @property
     def ledger(self) -> Path:
         return self.folder / "runs.tsv"
+
+    @property
+    def log_dir(self) -> Path:
+        """``data/<dataset>/campaign_logs``: the shared stages' and the runs' logs."""
+        return DatasetPaths(self.dataset).data / "campaign_logs"
 
 
 def with_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -342,7 +352,7 @@ def execute(
     """Run ``jobs`` ``parallel`` at a time, each once the keys of its ``needs`` are in ``finished`` (which grows) and
     its own tokenizer is prepared, one thread each, its output appended to ``data/<ds>/campaign_logs/<model>_seed_<s>
     .log``; ``on_done(job, wall seconds)`` after each success. Returns the failed keys and those left waiting on one."""
-    log_dir = DatasetPaths(campaign.dataset).data / "campaign_logs"
+    log_dir = campaign.log_dir
     todo, running, failed = list(jobs), {}, []
     while todo or running:
         ready = [job for job in todo if all(need in finished for need in job.needs)]
@@ -379,12 +389,11 @@ def execute(
 
 def _start(campaign: Campaign, python: str) -> None:
     """The job list's ``set`` written where the stages read it, the log folder made, the shared stages prepared."""
-    log_dir = DatasetPaths(campaign.dataset).data / "campaign_logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    campaign.log_dir.mkdir(parents=True, exist_ok=True)
     if campaign.raw_params:  # the job list's `set`: every stage reads this file
         with atomic_path(campaign.params_path) as tmp:
             tmp.write_text(yaml.safe_dump(campaign.raw_params, sort_keys=False, allow_unicode=True))
-    prepare(campaign, python, log_dir)
+    prepare(campaign, python, campaign.log_dir)
 
 
 def run_campaign(campaign: Campaign, parallel: int, python: str, only: Sequence[str] = ()) -> int:
@@ -430,17 +439,16 @@ def reproduce(campaign: Campaign, keys: Sequence[str], parallel: int, python: st
         raise PipelineInputError(campaign.folder / "jobs.yaml", f"no such run: {', '.join(unknown)}")
     wanted: list[str] = []
     for key in keys:
-        needs = [need for need in by_key[key].needs
-                 if not paths.eval_metrics(run_name(by_key[need].model, by_key[need].seed)).is_file()]
+        needs = [need for need in by_key[key].needs if not paths.eval_metrics(by_key[need].run).is_file()]
         wanted += [k for k in (*needs, key) if k not in wanted]
-    missing = [key for key in wanted if not kept.eval_metrics(run_name(by_key[key].model, by_key[key].seed)).is_file()]
+    missing = [key for key in wanted if not kept.eval_metrics(by_key[key].run).is_file()]
     if missing:
         raise PipelineInputError(campaign.folder, f"nothing recorded to compare with for {', '.join(missing)}")
     _start(campaign, python)
     differing: list[str] = []
 
     def compare(job: Job, wall: float) -> None:
-        name = run_name(job.model, job.seed)
+        name = job.run
         lines = [f"{kind} {line}" for kind, made, copy in (("train", paths.train_metrics(name), kept.train_metrics(name)),
                                                            ("eval", paths.eval_metrics(name), kept.eval_metrics(name)))
                  if copy.is_file() for line in differences(read_json(copy), read_json(made))]

@@ -30,7 +30,7 @@ def main() -> None:
             "model": "popularity",
             "dataset": args.dataset,
             "test": ranking_metrics(ranked, test.targets, decode.ks),
-            "valid": ranking_metrics(ranked[: len(valid)], valid.targets, decode.ks),
+            "valid": ranking_metrics(popularity_ranking(counts, len(valid), decode.top_k), valid.targets, decode.ks),
         },
     )
 
